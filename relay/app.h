@@ -1,0 +1,25 @@
+/* The application layer on an open WebSocket: protocol v1 messages in,
+ * replies out. Registration itself lives in registration.c. */
+#ifndef APP_H
+#define APP_H
+#include "ws.h"
+#include <stddef.h>
+#include <stdint.h>
+
+struct shard;
+struct conn;
+
+struct app_ctx {
+    struct shard *s;
+    struct conn *c;
+};
+
+extern const struct ws_handler app_ws_handler;
+
+void app_on_open(struct shard *s, struct conn *c);
+void app_tick(struct shard *s, struct conn *c, uint64_t now);
+/* {"handler":"error","error":CODE} with "to" and "id" copied raw when given. */
+int app_send_error(struct shard *s, struct conn *c, const char *code, const char *text,
+                   const void *to_span, const void *id_span);
+
+#endif

@@ -1,0 +1,156 @@
+#include "http.h"
+#include <pthread.h>
+#include <strings.h>
+#include <string.h>
+
+enum { H_NONE, H_UPGRADE, H_CONNECTION, H_KEY, H_VERSION, H_PROTOCOL };
+
+static struct http_request *req_of(llhttp_t *p) { return p->data; }
+
+static int on_url(llhttp_t *p, const char *at, size_t len) {
+    struct http_request *req = req_of(p);
+    if (req->url_len + len >= sizeof req->url) {
+        req->overflow = true;
+        return -1;
+    }
+    memcpy(req->url + req->url_len, at, len);
+    req->url_len += len;
+    req->url[req->url_len] = '\0';
+    return 0;
+}
+
+static int on_field(llhttp_t *p, const char *at, size_t len) {
+    struct http_request *req = req_of(p);
+    if (req->in_value) {
+        req->in_value = false;
+        req->field_len = 0;
+        req->field_too_long = false;
+    }
+    if (req->field_len + len >= sizeof req->field) {
+        req->field_too_long = true;
+        return 0;
+    }
+    memcpy(req->field + req->field_len, at, len);
+    req->field_len += len;
+    req->field[req->field_len] = '\0';
+    return 0;
+}
+
+static int on_field_complete(llhttp_t *p) {
+    struct http_request *req = req_of(p);
+    static const struct { const char *name; int id; } known[] = {
+        {"upgrade", H_UPGRADE}, {"connection", H_CONNECTION}, {"sec-websocket-key", H_KEY},
+        {"sec-websocket-version", H_VERSION}, {"sec-websocket-protocol", H_PROTOCOL}};
+    req->current = H_NONE;
+    if (!req->field_too_long) {
+        for (size_t i = 0; i < sizeof known / sizeof *known; i++)
+            if (strcasecmp(req->field, known[i].name) == 0) req->current = known[i].id;
+    }
+    /* RFC 6455 11.3.1: these appear once; a second one is a bad request
+     * (joined, two halves could even read as one valid key). */
+    if ((req->current == H_KEY && req->has_key) || (req->current == H_VERSION && req->has_version)) {
+        req->repeated = true;
+        return -1;
+    }
+    if (req->current == H_KEY) req->has_key = true;
+    if (req->current == H_VERSION) req->has_version = true;
+    /* A repeated header continues the same list, as RFC 9110 allows. */
+    char *v = NULL;
+    size_t *vlen = NULL;
+    switch (req->current) {
+    case H_UPGRADE: v = req->upgrade; vlen = &req->upgrade_len; break;
+    case H_CONNECTION: v = req->connection; vlen = &req->connection_len; break;
+    case H_PROTOCOL: v = req->protocol; vlen = &req->protocol_len; break;
+    default: break;
+    }
+    if (v && *vlen && *vlen + 2 < HTTP_VALUE_MAX) {
+        v[(*vlen)++] = ',';
+        v[(*vlen)++] = ' ';
+        v[*vlen] = '\0';
+    }
+    return 0;
+}
+
+static int on_value(llhttp_t *p, const char *at, size_t len) {
+    struct http_request *req = req_of(p);
+    req->in_value = true;
+    char *v;
+    size_t *vlen;
+    switch (req->current) {
+    case H_UPGRADE: v = req->upgrade; vlen = &req->upgrade_len; break;
+    case H_CONNECTION: v = req->connection; vlen = &req->connection_len; break;
+    case H_KEY: v = req->key; vlen = &req->key_len; break;
+    case H_VERSION: v = req->version; vlen = &req->version_len; break;
+    case H_PROTOCOL: v = req->protocol; vlen = &req->protocol_len; break;
+    default: return 0;
+    }
+    if (*vlen + len >= HTTP_VALUE_MAX) {
+        req->overflow = true;
+        return -1;
+    }
+    memcpy(v + *vlen, at, len);
+    *vlen += len;
+    v[*vlen] = '\0';
+    return 0;
+}
+
+static int on_headers_complete(llhttp_t *p) {
+    req_of(p)->done = true;
+    return 2; /* no body is read; llhttp stops here with HPE_PAUSED_UPGRADE */
+}
+
+static llhttp_settings_t settings;
+static void settings_once(void) {
+    llhttp_settings_init(&settings);
+    settings.on_url = on_url;
+    settings.on_header_field = on_field;
+    settings.on_header_field_complete = on_field_complete;
+    settings.on_header_value = on_value;
+    settings.on_headers_complete = on_headers_complete;
+}
+
+void http_request_init(struct http_request *req, size_t max_head) {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, settings_once);
+    memset(req, 0, sizeof *req);
+    req->max_head = max_head;
+    llhttp_init(&req->parser, HTTP_REQUEST, &settings);
+    req->parser.data = req;
+}
+
+enum http_status http_feed(struct http_request *req, const char *data, size_t len, size_t *used) {
+    size_t room = req->max_head - req->head_bytes;
+    size_t n = len < room ? len : room;
+    llhttp_errno_t err = llhttp_execute(&req->parser, data, n);
+    if (err == HPE_PAUSED_UPGRADE && req->done) {
+        *used = (size_t)(llhttp_get_error_pos(&req->parser) - data);
+        return HTTP_DONE;
+    }
+    if (err != HPE_OK) return req->overflow ? HTTP_TOO_LARGE : HTTP_BAD;
+    req->head_bytes += n;
+    if (n < len || req->head_bytes >= req->max_head) return HTTP_TOO_LARGE;
+    return HTTP_MORE;
+}
+
+bool http_is_get(const struct http_request *req) {
+    return llhttp_get_method((llhttp_t *)&req->parser) == HTTP_GET;
+}
+
+bool http_list_has(const char *value, size_t len, const char *token) {
+    size_t tlen = strlen(token);
+    size_t i = 0;
+    while (i < len) {
+        while (i < len && (value[i] == ' ' || value[i] == '\t' || value[i] == ',')) i++;
+        size_t start = i;
+        while (i < len && value[i] != ',') i++;
+        size_t end = i;
+        while (end > start && (value[end - 1] == ' ' || value[end - 1] == '\t')) end--;
+        if (end - start == tlen && strncasecmp(value + start, token, tlen) == 0) return true;
+    }
+    return false;
+}
+
+bool http_wants_websocket(const struct http_request *req) {
+    return http_list_has(req->upgrade, req->upgrade_len, "websocket") &&
+           http_list_has(req->connection, req->connection_len, "upgrade");
+}

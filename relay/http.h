@@ -1,0 +1,42 @@
+/* The HTTP/1.1 request head, parsed with llhttp: only what the relay
+ * needs (method, target, and the WebSocket handshake headers). */
+#ifndef HTTP_H
+#define HTTP_H
+#include <llhttp.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define HTTP_URL_MAX 2048
+#define HTTP_VALUE_MAX 256
+
+enum http_status { HTTP_MORE, HTTP_DONE, HTTP_BAD, HTTP_TOO_LARGE };
+
+struct http_request {
+    llhttp_t parser;
+    size_t head_bytes, max_head;
+    bool done, overflow, repeated;
+    char url[HTTP_URL_MAX];
+    size_t url_len;
+    /* The header being read: which field it is and whether its name is complete. */
+    char field[32];
+    size_t field_len;
+    bool field_too_long, in_value;
+    int current;
+    char upgrade[HTTP_VALUE_MAX], connection[HTTP_VALUE_MAX], key[HTTP_VALUE_MAX],
+        version[HTTP_VALUE_MAX], protocol[HTTP_VALUE_MAX];
+    size_t upgrade_len, connection_len, key_len, version_len, protocol_len;
+    bool has_key, has_version;
+};
+
+void http_request_init(struct http_request *req, size_t max_head);
+/* Feeds bytes of the request head. On HTTP_DONE, *used is how many of
+ * them belong to the head; the rest are the client's first frames. */
+enum http_status http_feed(struct http_request *req, const char *data, size_t len, size_t *used);
+
+bool http_is_get(const struct http_request *req);
+/* The comma-separated header value contains token (case-insensitive). */
+bool http_list_has(const char *value, size_t len, const char *token);
+/* The request asks for a WebSocket upgrade (Upgrade: websocket, Connection: upgrade). */
+bool http_wants_websocket(const struct http_request *req);
+
+#endif

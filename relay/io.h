@@ -1,0 +1,57 @@
+/* The IO backend: a small completion-style interface, one instance per
+ * shard thread. io_uring.c implements it; an epoll backend can implement
+ * the same functions later (the Redis ae_*.c pattern, with completions
+ * instead of readiness).
+ *
+ * Requests are queued by the io_* calls and submitted in one batch by
+ * io_run(), which then hands every completion to the handler. */
+#ifndef IO_H
+#define IO_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct io;
+
+enum io_kind { IO_ACCEPT = 1, IO_RECV, IO_SEND, IO_TICK, IO_WAKE };
+
+/* Tokens name a connection (slot and generation); the backend only carries
+ * them. They must fit in 56 bits. */
+struct io_completion {
+    enum io_kind kind;
+    uint64_t token;
+    int res;              /* bytes, a new fd for IO_ACCEPT, or -errno */
+    bool more;            /* a multishot request is still armed */
+    const uint8_t *data;  /* IO_RECV: the bytes, valid until io_buf_release() */
+    uint16_t buf_id;
+    bool has_buf;
+};
+
+struct io_settings {
+    unsigned sq_entries;
+    unsigned cq_entries;
+    unsigned recv_buffers;     /* provided receive buffers, a power of two */
+    unsigned recv_buffer_size;
+};
+
+/* NULL with a message in err when the kernel refuses (EPERM in containers,
+ * ENOSYS on old kernels). */
+struct io *io_create(const struct io_settings *s, char *err, size_t errlen);
+void io_destroy(struct io *io);
+const char *io_backend_name(void);
+
+void io_accept(struct io *io, int listen_fd);
+void io_recv(struct io *io, int fd, uint64_t token);
+/* Cancels an armed (multishot) request; its last completion still comes. */
+void io_cancel(struct io *io, enum io_kind kind, uint64_t token);
+void io_send(struct io *io, int fd, uint64_t token, const void *buf, size_t len);
+void io_tick(struct io *io, unsigned ms);
+void io_watch_wake(struct io *io, int event_fd);
+void io_buf_release(struct io *io, uint16_t buf_id);
+
+typedef void (*io_handler)(void *ctx, const struct io_completion *c);
+/* Submits queued requests, waits for at least one completion, dispatches
+ * every completion ready. Returns 0, or -errno on a fatal ring error. */
+int io_run(struct io *io, io_handler handler, void *ctx);
+
+#endif

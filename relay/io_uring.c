@@ -1,0 +1,182 @@
+/* io_uring backend: one ring per shard thread, created and used only by
+ * that thread (SINGLE_ISSUER + DEFER_TASKRUN). Accept and receive are
+ * multishot; receives draw from a provided buffer ring, so an idle
+ * connection holds no receive buffer of its own. */
+#include "io.h"
+#include <errno.h>
+#include <liburing.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define BUF_GROUP 0
+#define KIND_SHIFT 56
+#define TOKEN_MASK ((1ull << KIND_SHIFT) - 1)
+/* Cancel requests carry this kind so their completions are skipped. */
+#define KIND_INTERNAL 0xff
+
+struct io {
+    struct io_uring ring;
+    struct io_uring_buf_ring *bufs;
+    uint8_t *buf_memory;
+    unsigned nbufs, buf_size, buf_mask;
+    struct __kernel_timespec tick_ts;
+    uint64_t wake_value;
+    int wake_fd;
+};
+
+const char *io_backend_name(void) { return "io_uring"; }
+
+static inline uint64_t pack(enum io_kind kind, uint64_t token) {
+    return ((uint64_t)kind << KIND_SHIFT) | (token & TOKEN_MASK);
+}
+
+/* A full submission queue is flushed to the kernel to make room, so no
+ * request is ever dropped for lack of SQEs. */
+static struct io_uring_sqe *get_sqe(struct io *io) {
+    struct io_uring_sqe *sqe = io_uring_get_sqe(&io->ring);
+    while (!sqe) {
+        io_uring_submit(&io->ring);
+        sqe = io_uring_get_sqe(&io->ring);
+    }
+    return sqe;
+}
+
+struct io *io_create(const struct io_settings *s, char *err, size_t errlen) {
+    struct io *io = calloc(1, sizeof *io);
+    if (!io) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    io->wake_fd = -1;
+    struct io_uring_params p;
+    memset(&p, 0, sizeof p);
+    p.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_CQSIZE |
+              IORING_SETUP_SUBMIT_ALL;
+    p.cq_entries = s->cq_entries;
+    int rc = io_uring_queue_init_params(s->sq_entries, &io->ring, &p);
+    if (rc < 0) {
+        snprintf(err, errlen,
+                 "io_uring_setup failed: %s%s", strerror(-rc),
+                 rc == -EPERM ? " (io_uring is disabled here: check kernel.io_uring_disabled "
+                                "or the container's seccomp profile)"
+                 : rc == -ENOSYS ? " (this kernel has no io_uring; Linux 6.1 or later is needed)"
+                 : rc == -EINVAL ? " (this kernel lacks SINGLE_ISSUER/DEFER_TASKRUN; Linux 6.1 or later is needed)"
+                 : "");
+        free(io);
+        return NULL;
+    }
+    io->nbufs = s->recv_buffers;
+    io->buf_size = s->recv_buffer_size;
+    io->buf_mask = (unsigned)io_uring_buf_ring_mask(io->nbufs);
+    size_t ring_bytes = io->nbufs * sizeof(struct io_uring_buf);
+    io->bufs = mmap(NULL, ring_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
+    io->buf_memory = malloc((size_t)io->nbufs * io->buf_size);
+    if (io->bufs == MAP_FAILED || !io->buf_memory) {
+        snprintf(err, errlen, "cannot allocate receive buffers");
+        goto fail;
+    }
+    io_uring_buf_ring_init(io->bufs);
+    struct io_uring_buf_reg reg = {
+        .ring_addr = (unsigned long)io->bufs, .ring_entries = io->nbufs, .bgid = BUF_GROUP};
+    rc = io_uring_register_buf_ring(&io->ring, &reg, 0);
+    if (rc < 0) {
+        snprintf(err, errlen, "cannot register provided buffers: %s (Linux 5.19 or later is needed)",
+                 strerror(-rc));
+        goto fail;
+    }
+    for (unsigned i = 0; i < io->nbufs; i++)
+        io_uring_buf_ring_add(io->bufs, io->buf_memory + (size_t)i * io->buf_size, io->buf_size,
+                              (unsigned short)i, (int)io->buf_mask, (int)i);
+    io_uring_buf_ring_advance(io->bufs, (int)io->nbufs);
+    return io;
+fail:
+    if (io->bufs != MAP_FAILED && io->bufs) munmap(io->bufs, ring_bytes);
+    free(io->buf_memory);
+    io_uring_queue_exit(&io->ring);
+    free(io);
+    return NULL;
+}
+
+void io_destroy(struct io *io) {
+    if (!io) return;
+    io_uring_queue_exit(&io->ring);
+    munmap(io->bufs, io->nbufs * sizeof(struct io_uring_buf));
+    free(io->buf_memory);
+    free(io);
+}
+
+void io_accept(struct io *io, int listen_fd) {
+    struct io_uring_sqe *sqe = get_sqe(io);
+    io_uring_prep_multishot_accept(sqe, listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    io_uring_sqe_set_data64(sqe, pack(IO_ACCEPT, 0));
+}
+
+void io_recv(struct io *io, int fd, uint64_t token) {
+    struct io_uring_sqe *sqe = get_sqe(io);
+    io_uring_prep_recv_multishot(sqe, fd, NULL, 0, 0);
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = BUF_GROUP;
+    io_uring_sqe_set_data64(sqe, pack(IO_RECV, token));
+}
+
+void io_cancel(struct io *io, enum io_kind kind, uint64_t token) {
+    struct io_uring_sqe *sqe = get_sqe(io);
+    io_uring_prep_cancel64(sqe, pack(kind, token), 0);
+    io_uring_sqe_set_data64(sqe, pack((enum io_kind)KIND_INTERNAL, 0));
+}
+
+void io_send(struct io *io, int fd, uint64_t token, const void *buf, size_t len) {
+    struct io_uring_sqe *sqe = get_sqe(io);
+    io_uring_prep_send(sqe, fd, buf, len, MSG_NOSIGNAL);
+    io_uring_sqe_set_data64(sqe, pack(IO_SEND, token));
+}
+
+void io_tick(struct io *io, unsigned ms) {
+    io->tick_ts.tv_sec = ms / 1000;
+    io->tick_ts.tv_nsec = (long long)(ms % 1000) * 1000000;
+    struct io_uring_sqe *sqe = get_sqe(io);
+    io_uring_prep_timeout(sqe, &io->tick_ts, 0, 0);
+    io_uring_sqe_set_data64(sqe, pack(IO_TICK, 0));
+}
+
+void io_watch_wake(struct io *io, int event_fd) {
+    io->wake_fd = event_fd;
+    struct io_uring_sqe *sqe = get_sqe(io);
+    io_uring_prep_read(sqe, event_fd, &io->wake_value, sizeof io->wake_value, 0);
+    io_uring_sqe_set_data64(sqe, pack(IO_WAKE, 0));
+}
+
+void io_buf_release(struct io *io, uint16_t buf_id) {
+    io_uring_buf_ring_add(io->bufs, io->buf_memory + (size_t)buf_id * io->buf_size, io->buf_size,
+                          buf_id, (int)io->buf_mask, 0);
+    io_uring_buf_ring_advance(io->bufs, 1);
+}
+
+int io_run(struct io *io, io_handler handler, void *ctx) {
+    int rc = io_uring_submit_and_wait(&io->ring, 1);
+    if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) return rc;
+    struct io_uring_cqe *cqe;
+    unsigned head, seen = 0;
+    io_uring_for_each_cqe(&io->ring, head, cqe) {
+        seen++;
+        uint64_t data = io_uring_cqe_get_data64(cqe);
+        unsigned kind = (unsigned)(data >> KIND_SHIFT);
+        if (kind == KIND_INTERNAL) continue;
+        struct io_completion c = {
+            .kind = (enum io_kind)kind,
+            .token = data & TOKEN_MASK,
+            .res = cqe->res,
+            .more = (cqe->flags & IORING_CQE_F_MORE) != 0,
+        };
+        if (cqe->flags & IORING_CQE_F_BUFFER) {
+            c.has_buf = true;
+            c.buf_id = (uint16_t)(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
+            c.data = io->buf_memory + (size_t)c.buf_id * io->buf_size;
+        }
+        handler(ctx, &c);
+    }
+    io_uring_cq_advance(&io->ring, seen);
+    return 0;
+}

@@ -1,0 +1,350 @@
+#include "shard.h"
+#include "clock.h"
+#include "crypto_pool.h"
+#include "io.h"
+#include "registration.h"
+#include "route.h"
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define TICK_MS 250
+#define RECV_BUFFERS 1024
+#define RECV_BUFFER_SIZE 4096
+#define CHUNK_SIZE 16384
+
+static const char busy_response[] =
+    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n"
+    "Connection: close\r\n\r\nbusy\n";
+
+static int open_listener(const struct config *cfg, char *err, size_t errlen) {
+    int fd = socket(cfg->listen_addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0) {
+        snprintf(err, errlen, "socket: %s", strerror(errno));
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    /* Each shard listens on its own socket and the kernel spreads new
+     * connections across them: no shared accept queue, no lock. */
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    if (bind(fd, (const struct sockaddr *)&cfg->listen_addr, cfg->listen_addr_len) != 0 ||
+        listen(fd, 4096) != 0) {
+        snprintf(err, errlen, "cannot listen on %s: %s", cfg->listen_text, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int shard_create(struct shard *s, struct relay *relay, unsigned id, char *err, size_t errlen) {
+    memset(s, 0, sizeof *s);
+    s->id = id;
+    s->relay = relay;
+    s->wake_fd = -1;
+    s->listen_fd = open_listener(&relay->cfg, err, errlen);
+    if (s->listen_fd < 0) return -1;
+    s->wake_fd = eventfd(0, EFD_CLOEXEC);
+    if (s->wake_fd < 0) {
+        snprintf(err, errlen, "eventfd: %s", strerror(errno));
+        return -1;
+    }
+    chunk_pool_init(&s->chunks, CHUNK_SIZE, 1024);
+    if (ws_pool_init(&s->ws, &s->chunks, relay->cfg.max_message, 1024) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    s->scratch_cap = relay->cfg.max_message + 1024;
+    s->scratch = malloc(s->scratch_cap);
+    if (!s->scratch) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (mpmc_init(&s->results, 16384) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (route_shard_init(s, relay->nshards) != 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    s->log_lim.per_second = 10;
+    return 0;
+}
+
+void shard_wake(struct shard *s) {
+    uint64_t one = 1;
+    ssize_t ignored = write(s->wake_fd, &one, sizeof one);
+    (void)ignored;
+}
+
+static int slot_reserve(struct shard *s) {
+    if (s->nfree == 0) {
+        uint32_t cap = s->slot_cap ? s->slot_cap * 2 : 1024;
+        struct conn **slots = realloc(s->slots, cap * sizeof *slots);
+        if (!slots) return -1;
+        s->slots = slots;
+        uint32_t *gens = realloc(s->slot_gen, cap * sizeof *gens);
+        if (!gens) return -1;
+        s->slot_gen = gens;
+        uint32_t *free_slots = realloc(s->free_slots, cap * sizeof *free_slots);
+        if (!free_slots) return -1;
+        s->free_slots = free_slots;
+        for (uint32_t i = cap; i > s->slot_cap; i--) {
+            s->slots[i - 1] = NULL;
+            s->slot_gen[i - 1] = 0;
+            s->free_slots[s->nfree++] = i - 1;
+        }
+        s->slot_cap = cap;
+    }
+    return 0;
+}
+
+int shard_attach_conn(struct shard *s, struct conn *c) {
+    if (slot_reserve(s) != 0) return -1;
+    c->slot = s->free_slots[--s->nfree];
+    c->gen = ++s->slot_gen[c->slot] & 0xffffff;
+    s->slots[c->slot] = c;
+    if (c->slot >= s->nslots) s->nslots = c->slot + 1;
+    s->live++;
+    c->recv_armed = true;
+    io_recv(s->io, c->fd, conn_token(c));
+    return 0;
+}
+
+void shard_detach_conn(struct shard *s, struct conn *c) {
+    s->slots[c->slot] = NULL;
+    s->free_slots[s->nfree++] = c->slot;
+    s->live--;
+}
+
+static struct conn *conn_new(struct shard *s, int fd) {
+    struct conn *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    c->fd = fd;
+    c->migrate_to = -1;
+    if (shard_attach_conn(s, c) != 0) {
+        free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void shard_release_conn(struct shard *s, struct conn *c) {
+    shard_detach_conn(s, c);
+    atomic_fetch_sub_explicit(&s->relay->conns, 1, memory_order_relaxed);
+    free(c);
+}
+
+struct conn *shard_conn_by_token(struct shard *s, uint64_t token) {
+    uint32_t slot = (uint32_t)token;
+    uint32_t gen = (uint32_t)(token >> 32);
+    if (slot >= s->nslots) return NULL;
+    struct conn *c = s->slots[slot];
+    return c && c->gen == gen ? c : NULL;
+}
+
+static void on_accept(struct shard *s, const struct io_completion *ev) {
+    if (!ev->more && !s->stopping) {
+        /* Multishot accept ended (an error, or the CQ overflowed): re-arm,
+         * at once unless fds ran out, then at the next tick. */
+        if (ev->res == -EMFILE || ev->res == -ENFILE || ev->res == -ENOMEM || ev->res == -ENOBUFS) {
+            s->accepting = false;
+            s->next_accept_retry_ms = clock_mono_ms() + 1000;
+        } else {
+            io_accept(s->io, s->listen_fd);
+        }
+    }
+    if (ev->res < 0) {
+        if (ev->res != -ECANCELED) {
+            s->stats.accept_errors++;
+            log_limited(&s->log_lim, LOG_WARN, "shard %u: accept failed: %s", s->id, strerror(-ev->res));
+        }
+        return;
+    }
+    int fd = ev->res;
+    if (s->stopping) {
+        close(fd);
+        return;
+    }
+    unsigned before = atomic_fetch_add_explicit(&s->relay->conns, 1, memory_order_relaxed);
+    if (before >= s->relay->cfg.max_conns) {
+        atomic_fetch_sub_explicit(&s->relay->conns, 1, memory_order_relaxed);
+        s->stats.refused_max_conns++;
+        log_limited(&s->log_lim, LOG_WARN, "refused a connection: --max-conns %u reached",
+                    s->relay->cfg.max_conns);
+        /* Best effort and non-blocking: the client learns why, or just sees the close. */
+        ssize_t ignored = send(fd, busy_response, sizeof busy_response - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+        (void)ignored;
+        close(fd);
+        return;
+    }
+    struct conn *c = conn_new(s, fd);
+    if (!c) {
+        atomic_fetch_sub_explicit(&s->relay->conns, 1, memory_order_relaxed);
+        s->stats.out_of_memory++;
+        close(fd);
+        return;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    s->stats.accepted++;
+    c->phase = PHASE_HTTP;
+    uint64_t now = clock_mono_ms();
+    c->last_recv_ms = now;
+    c->deadline_ms = now + s->relay->cfg.handshake_timeout_s * 1000ull;
+}
+
+static void on_recv(struct shard *s, const struct io_completion *ev) {
+    struct conn *c = shard_conn_by_token(s, ev->token);
+    if (!c) {
+        if (ev->has_buf) io_buf_release(s->io, ev->buf_id);
+        return;
+    }
+    /* recv_armed stays set while the data is handled, so nothing handled
+     * here can free the connection under us. */
+    bool ended = !ev->more;
+    if (ev->res > 0) {
+        if (c->phase != PHASE_DEAD) conn_on_recv(s, c, ev->data, (size_t)ev->res);
+        io_buf_release(s->io, ev->buf_id);
+    } else if (ev->res == 0) {
+        if (c->phase != PHASE_DEAD) conn_on_eof(s, c);
+    } else if (ev->res == -ENOBUFS) {
+        /* Every provided buffer is in use for this batch; they come back
+         * as soon as the batch is handled, so re-arming is enough. */
+        s->stats.recv_nobufs++;
+    } else if (ev->res == -ECANCELED && c->migrate_to >= 0) {
+        /* Stopped on purpose: the connection moves to its owner shard. */
+    } else if (c->phase != PHASE_DEAD) {
+        conn_kill(s, c);
+    }
+    if (ended) c->recv_armed = false;
+    if (c->phase == PHASE_DEAD) {
+        conn_maybe_free(s, c);
+        return;
+    }
+    if (c->migrate_to >= 0) {
+        if (!c->recv_armed && !c->send_in_flight) route_migrate_ready(s, c);
+        return;
+    }
+    if (ended) {
+        c->recv_armed = true;
+        io_recv(s->io, c->fd, conn_token(c));
+    }
+}
+
+static void on_send(struct shard *s, const struct io_completion *ev) {
+    struct conn *c = shard_conn_by_token(s, ev->token);
+    if (c) conn_on_send(s, c, ev->res);
+}
+
+static void begin_stop(struct shard *s) {
+    s->stopping = true;
+    s->stop_deadline_ms = clock_mono_ms() + s->relay->cfg.drain_timeout_s * 1000ull;
+    io_cancel(s->io, IO_ACCEPT, 0);
+    for (uint32_t i = 0; i < s->nslots; i++) {
+        struct conn *c = s->slots[i];
+        if (!c) continue;
+        if (c->phase == PHASE_WS)
+            conn_close_ws(s, c, WS_CLOSE_GOING_AWAY, "server shutting down");
+        else if (c->phase == PHASE_HTTP)
+            conn_kill(s, c);
+    }
+}
+
+static void on_tick(struct shard *s) {
+    uint64_t now = clock_mono_ms();
+    if (!s->accepting && !s->stopping && now >= s->next_accept_retry_ms) {
+        s->accepting = true;
+        io_accept(s->io, s->listen_fd);
+    }
+    for (uint32_t i = 0; i < s->nslots; i++) {
+        struct conn *c = s->slots[i];
+        if (c) conn_tick(s, c, now);
+    }
+    if (s->stopping && now >= s->stop_deadline_ms) {
+        for (uint32_t i = 0; i < s->nslots; i++) {
+            struct conn *c = s->slots[i];
+            if (c && c->phase != PHASE_DEAD) conn_kill(s, c);
+        }
+    }
+    registration_retry_waiting(s);
+    route_flush_overflow(s);
+    io_tick(s->io, TICK_MS);
+}
+
+static void dispatch(void *ctx, const struct io_completion *ev) {
+    struct shard *s = ctx;
+    switch (ev->kind) {
+    case IO_ACCEPT: on_accept(s, ev); break;
+    case IO_RECV: on_recv(s, ev); break;
+    case IO_SEND: on_send(s, ev); break;
+    case IO_TICK: on_tick(s); break;
+    case IO_WAKE: {
+        struct reg_job *job;
+        while ((job = mpmc_pop(&s->results))) registration_on_result(s, job);
+        route_drain_inbound(s);
+        if (atomic_load(&s->relay->stopping) && !s->stopping) begin_stop(s);
+        io_watch_wake(s->io, s->wake_fd);
+        break;
+    }
+    }
+}
+
+static void *shard_main(void *arg) {
+    struct shard *s = arg;
+    /* The ring is made by the thread that uses it: SINGLE_ISSUER ties a
+     * ring to the task that created it. */
+    struct io_settings settings = {
+        .sq_entries = 1024, .cq_entries = 16384,
+        .recv_buffers = RECV_BUFFERS, .recv_buffer_size = RECV_BUFFER_SIZE};
+    s->io = io_create(&settings, s->start_message, sizeof s->start_message);
+    s->start_error = s->io ? 0 : -1;
+    sem_post(&s->started);
+    if (!s->io) return NULL;
+    s->accepting = true;
+    io_accept(s->io, s->listen_fd);
+    io_watch_wake(s->io, s->wake_fd);
+    io_tick(s->io, TICK_MS);
+    for (;;) {
+        int rc = io_run(s->io, dispatch, s);
+        if (rc < 0) {
+            log_error("shard %u: ring failed: %s", s->id, strerror(-rc));
+            break;
+        }
+        if (s->stopping && s->live == 0 && atomic_load(&s->relay->in_transit) == 0) break;
+    }
+    return NULL;
+}
+
+int shard_start(struct shard *s) {
+    if (sem_init(&s->started, 0, 0) != 0) return -1;
+    if (pthread_create(&s->thread, NULL, shard_main, s) != 0) return -1;
+    sem_wait(&s->started);
+    return s->start_error;
+}
+
+void shard_destroy(struct shard *s) {
+    route_shard_destroy(s);
+    io_destroy(s->io);
+    ws_pool_destroy(&s->ws);
+    chunk_pool_destroy(&s->chunks);
+    free(s->slots);
+    free(s->slot_gen);
+    free(s->free_slots);
+    free(s->scratch);
+    mpmc_destroy(&s->results);
+    while (s->jobs_waiting) {
+        struct reg_job *next = s->jobs_waiting->next;
+        free(s->jobs_waiting);
+        s->jobs_waiting = next;
+    }
+    if (s->listen_fd >= 0) close(s->listen_fd);
+    if (s->wake_fd >= 0) close(s->wake_fd);
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs what building and testing need on Debian 12: the Debian packages
+# that are missing (apt-get, as root or through sudo) and the test clients'
+# npm packages (npm ci into tests/node_modules). Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  build-essential        # gcc, make
+  liburing-dev           # io_uring
+  libwslay-dev           # WebSocket framing
+  libmbedtls-dev         # SHA-1/base64 for the handshake, P-521, AES
+  libxxhash-dev          # owner shard of a signature
+  libck-dev              # Concurrency Kit
+  libjsmn-dev            # JSON tokens
+  node-llhttp            # llhttp's C sources: the HTTP request parser
+  python3                # test clients
+  python3-websockets
+  nodejs                 # test clients (Node ws)
+  npm
+  ca-certificates
+)
+
+missing=()
+for p in "${packages[@]%%#*}"; do
+  p=${p// /}
+  [ -n "$p" ] || continue
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# Node and npm may come from elsewhere than Debian (the machine's own
+# install): then they are not needed from apt.
+if command -v node >/dev/null && command -v npm >/dev/null; then
+  filtered=()
+  for p in "${missing[@]}"; do
+    [ "$p" = nodejs ] || [ "$p" = npm ] || filtered+=("$p")
+  done
+  missing=("${filtered[@]}")
+fi
+
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "deps: installing ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+if [ ! -d tests/node_modules ] || [ tests/package-lock.json -nt tests/node_modules ]; then
+  echo "deps: npm ci in tests/"
+  npm ci --prefix tests --no-audit --no-fund --loglevel=error
+  touch tests/node_modules
+fi

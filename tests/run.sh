@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Runs the whole suite: unit tests, then every integration suite against the
+# plain build, again against the ASan+UBSan build, and the threaded parts
+# against the TSan build. Prints one closing "tests: N passed, M failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+SHARED=${SHARED:-../shared}
+PY=/usr/bin/python3
+passed=0
+failed=0
+failures=()
+
+# Each step's own summary gives its counts; a step that crashes before
+# printing one counts as one failure.
+count() {
+  local name=$1 log=$2 rc=$3 p f
+  p=$(grep -Eo '^(unit: )?[0-9]+ passed, [0-9]+ failed' "$log" | tail -1 | grep -Eo '[0-9]+ passed' | grep -Eo '[0-9]+')
+  f=$(grep -Eo '^(unit: )?[0-9]+ passed, [0-9]+ failed' "$log" | tail -1 | grep -Eo '[0-9]+ failed' | grep -Eo '[0-9]+')
+  if [ -z "$p" ]; then
+    # unittest: "Ran N tests" and "OK" / "FAILED (failures=a, errors=b)"
+    local ran
+    ran=$(grep -Eo '^Ran [0-9]+ test' "$log" | grep -Eo '[0-9]+' | tail -1)
+    if [ -n "$ran" ]; then
+      f=$(grep -Eo '(failures|errors)=[0-9]+' "$log" | grep -Eo '[0-9]+' | awk '{s+=$1} END {print s+0}')
+      f=${f:-0}
+      p=$((ran - f))
+    fi
+  fi
+  if [ -z "$p" ]; then
+    # node --test: "# pass N" / "# fail M"
+    p=$(grep -Eo '^# pass [0-9]+' "$log" | grep -Eo '[0-9]+' | tail -1)
+    f=$(grep -Eo '^# fail [0-9]+' "$log" | grep -Eo '[0-9]+' | tail -1)
+  fi
+  p=${p:-0}
+  f=${f:-0}
+  if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+  passed=$((passed + p))
+  failed=$((failed + f))
+  [ "$f" -eq 0 ] || failures+=("$name")
+  printf '%-40s %4d passed, %d failed\n' "$name" "$p" "$f"
+}
+
+step() {
+  local name=$1
+  shift
+  local log
+  log=$(mktemp)
+  "$@" >"$log" 2>&1
+  local rc=$?
+  if [ "$rc" -ne 0 ] || [ -n "${VERBOSE:-}" ]; then
+    echo "---- $name (exit $rc) ----"
+    tail -n 80 "$log"
+  fi
+  count "$name" "$log" "$rc"
+  rm -f "$log"
+}
+
+suites() {
+  local flavour=$1 bin=$2
+  step "$flavour: conformance" env REFLECTOR="$bin" $PY -m unittest discover -s tests/conformance -t .
+  step "$flavour: integration" env REFLECTOR="$bin" $PY -m unittest discover -s tests/integration -t .
+  step "$flavour: node clients" env REFLECTOR="$bin" node --test tests/node/
+}
+
+step "unit" ./build/unit-tests "$SHARED"
+step "unit (asan+ubsan)" ./build/asan/unit-tests "$SHARED"
+suites plain build/reflector
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+  suites asan build/asan/reflector
+# The threaded parts: shards, the crypto pool and the queues between them.
+TSAN_OPTIONS="halt_on_error=0 second_deadlock_stack=1" \
+  step "tsan: node clients" env REFLECTOR=build/tsan/reflector node --test tests/node/
+
+echo
+[ ${#failures[@]} -eq 0 ] || echo "failing: ${failures[*]}"
+echo "tests: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
