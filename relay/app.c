@@ -11,15 +11,20 @@ static int still_open(const struct conn *c) { return c->phase == PHASE_WS ? 0 : 
 
 void app_on_open(struct shard *s, struct conn *c) { registration_on_open(s, c); }
 
-int app_send_error(struct shard *s, struct conn *c, const char *code, const char *text,
-                   const void *to_span, const void *id_span) {
-    const struct span *to = to_span, *id = id_span;
+int app_format_error(struct shard *s, const char *code, const char *text, const struct span *to,
+                     const struct span *id) {
     int n = snprintf(s->scratch, s->scratch_cap, "{\"handler\":\"error\",\"error\":\"%s\"", code);
     if (to && to->len)
         n += snprintf(s->scratch + n, s->scratch_cap - (size_t)n, ",\"to\":%.*s", (int)to->len, text + to->off);
     if (id && id->len)
         n += snprintf(s->scratch + n, s->scratch_cap - (size_t)n, ",\"id\":%.*s", (int)id->len, text + id->off);
     n += snprintf(s->scratch + n, s->scratch_cap - (size_t)n, "}");
+    return n;
+}
+
+int app_send_error(struct shard *s, struct conn *c, const char *code, const char *text,
+                   const struct span *to, const struct span *id) {
+    int n = app_format_error(s, code, text, to, id);
     return conn_send_text(s, c, s->scratch, (size_t)n);
 }
 

@@ -2,6 +2,7 @@
  * replies out. Registration itself lives in registration.c. */
 #ifndef APP_H
 #define APP_H
+#include "message.h"
 #include "ws.h"
 #include <stddef.h>
 #include <stdint.h>
@@ -18,8 +19,12 @@ extern const struct ws_handler app_ws_handler;
 
 void app_on_open(struct shard *s, struct conn *c);
 void app_tick(struct shard *s, struct conn *c, uint64_t now);
-/* {"handler":"error","error":CODE} with "to" and "id" copied raw when given. */
+/* {"handler":"error","error":CODE} with "to" and "id" copied raw from
+ * text when their spans are given, formatted into the shard's scratch
+ * buffer; returns its length. */
+int app_format_error(struct shard *s, const char *code, const char *text, const struct span *to,
+                     const struct span *id);
 int app_send_error(struct shard *s, struct conn *c, const char *code, const char *text,
-                   const void *to_span, const void *id_span);
+                   const struct span *to, const struct span *id);
 
 #endif

@@ -137,15 +137,6 @@ static void reply_to(struct shard *s, unsigned shard_id, uint64_t token, const c
     cross(s, shard_id, ch);
 }
 
-static int error_json(struct shard *s, const char *code, const char *payload, uint32_t to_off,
-                      uint32_t to_len, uint32_t id_off, uint32_t id_len) {
-    int n = snprintf(s->scratch, s->scratch_cap, "{\"handler\":\"error\",\"error\":\"%s\"", code);
-    if (to_len) n += snprintf(s->scratch + n, s->scratch_cap - (size_t)n, ",\"to\":%.*s", (int)to_len, payload + to_off);
-    if (id_len) n += snprintf(s->scratch + n, s->scratch_cap - (size_t)n, ",\"id\":%.*s", (int)id_len, payload + id_off);
-    n += snprintf(s->scratch + n, s->scratch_cap - (size_t)n, "}");
-    return n;
-}
-
 /* Whether the recipient can take one more envelope. */
 static bool backlogged(struct shard *s, struct conn *r) {
     if (r->out.bytes < s->relay->cfg.max_queued) return false;
@@ -168,7 +159,7 @@ static void deliver_here(struct shard *s, unsigned src, uint64_t sender, const c
         s->stats.recipient_backlogged++;
     }
     if (code) {
-        int n = error_json(s, code, payload, to_off, to_len, id_off, id_len);
+        int n = app_format_error(s, code, payload, &(struct span){to_off, to_len}, &(struct span){id_off, id_len});
         if (frame) chunk_free(&s->chunks, frame);
         reply_to(s, src, sender, s->scratch, (size_t)n);
         return;
@@ -206,16 +197,14 @@ void route_envelope(struct shard *s, struct conn *c, struct msg *m, char *text, 
     uint32_t to_off = m->to.off, to_len = m->to.len, id_off = m->id.off, id_len = m->id.len;
     if (!rate_allows(s, c)) {
         s->stats.rate_limited++;
-        int n = error_json(s, "RATE_LIMITED", text, to_off, to_len, id_off, id_len);
-        conn_send_text(s, c, s->scratch, (size_t)n);
+        app_send_error(s, c, "RATE_LIMITED", text, &m->to, &m->id);
         return;
     }
     /* from and to are SIGs without escapes (msg_parse checked), so the
      * bytes between the quotes are the signature itself. */
     if (m->from.len != SIG_LEN + 2 || memcmp(text + m->from.off + 1, c->identity, SIG_LEN) != 0) {
         s->stats.from_mismatch++;
-        int n = error_json(s, "FROM_MISMATCH", text, to_off, to_len, id_off, id_len);
-        conn_send_text(s, c, s->scratch, (size_t)n);
+        app_send_error(s, c, "FROM_MISMATCH", text, &m->to, &m->id);
         return;
     }
     msg_rewrite_accept(text, m);
@@ -229,8 +218,7 @@ void route_envelope(struct shard *s, struct conn *c, struct msg *m, char *text, 
     struct chunk *ch = frame_chunk(s, text, len);
     if (!ch) {
         s->stats.out_of_memory++;
-        int n = error_json(s, "RECIPIENT_BACKLOGGED", text, to_off, to_len, id_off, id_len);
-        conn_send_text(s, c, s->scratch, (size_t)n);
+        app_send_error(s, c, "RECIPIENT_BACKLOGGED", text, &m->to, &m->id);
         return;
     }
     struct xmsg *x = xmsg_of(ch);
