@@ -17,7 +17,11 @@
 #define TICK_MS 250
 #define RECV_BUFFERS 1024
 #define RECV_BUFFER_SIZE 4096
-#define CHUNK_SIZE 16384
+/* Output chunks: one holds a whole frame of the default --max-message
+ * (4096) with room to spare, and many small frames; a shard keeps at most
+ * CHUNKS_KEPT free ones for reuse (2 MiB). */
+#define CHUNK_SIZE 8192
+#define CHUNKS_KEPT 256
 
 static const char busy_response[] =
     "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n"
@@ -55,7 +59,7 @@ int shard_create(struct shard *s, struct relay *relay, unsigned id, char *err, s
         snprintf(err, errlen, "eventfd: %s", strerror(errno));
         return -1;
     }
-    chunk_pool_init(&s->chunks, CHUNK_SIZE, 1024);
+    chunk_pool_init(&s->chunks, CHUNK_SIZE, CHUNKS_KEPT);
     if (ws_pool_init(&s->ws, &s->chunks, relay->cfg.max_message, 1024) != 0) {
         snprintf(err, errlen, "out of memory");
         return -1;
