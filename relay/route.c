@@ -344,7 +344,8 @@ static void adopt(struct shard *s, struct conn *c) {
         atomic_fetch_sub(&s->relay->conns, 1);
         return;
     }
-    register_here(s, c);
+    /* A connection closed while it moved (shutdown) only finishes closing. */
+    if (c->phase == PHASE_WS) register_here(s, c);
     if (s->stopping && c->phase == PHASE_WS) conn_close_ws(s, c, WS_CLOSE_GOING_AWAY, "server shutting down");
     conn_flush(s, c);
 }

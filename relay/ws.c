@@ -66,9 +66,15 @@ static void sniff_headers(struct ws_rx *rx, const uint8_t *p, size_t n, size_t m
     }
 }
 
+/* The pool of the thread feeding bytes right now. wslay's user data is
+ * fixed when a context is made, and a connection's receive state may move
+ * to another shard with the connection, so the callback asks this instead. */
+static __thread struct ws_pool *feeding_pool;
+
 static ssize_t feed_cb(uint8_t *buf, size_t len, int flags, void *user) {
     (void)flags;
-    struct ws_pool *pool = user;
+    (void)user;
+    struct ws_pool *pool = feeding_pool;
     size_t n = pool->feed_len < len ? pool->feed_len : len;
     if (n == 0) return -1; /* wslay reads this as "want read" */
     sniff_headers(pool->feeding, pool->feed, n, pool->max_message);
@@ -293,6 +299,7 @@ int ws_feed(struct ws_pool *pool, struct ws_rx **rxp, const uint8_t *data, size_
         if (!*rxp) return h->fail(ctx, WS_CLOSE_INTERNAL, "out of memory");
     }
     struct ws_rx *rx = *rxp;
+    feeding_pool = pool;
     pool->feed = data;
     pool->feed_len = len;
     pool->feeding = rx;

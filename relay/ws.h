@@ -43,7 +43,10 @@ struct ws_pool {
     wslay_frame_context_ptr tx;
     struct outq *tx_q;
     struct chunk_pool *chunks;
-    unsigned live; /* ws_rx in use by connections */
+    /* Receive states taken minus given back through this pool. A state
+     * moves with its connection to another shard, so only the sum over
+     * all shards counts what connections hold. */
+    int live;
 };
 
 /* What the connection does with decoded input. Each returns 0 to go on
