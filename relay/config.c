@@ -46,6 +46,8 @@ void config_usage(FILE *out) {
           "  --key FILE               server P-521 key, PKCS#8 PEM (default: a fresh key per run)\n"
           "  --max-message BYTES      largest WebSocket message accepted (default 4096)\n"
           "  --max-conns N            open connections at most (default 100000)\n"
+          "  --max-conns-per-ip N     open connections per client address, IPv6 per /64; 0: no limit (default 0,\n"
+          "                           as behind a proxy every client has the proxy's address)\n"
           "  --ping-interval S        WebSocket ping period; silent for 2 periods: closed (default 20)\n"
           "  --handshake-timeout S    time to complete the HTTP request head (default 5)\n"
           "  --drain-timeout S        graceful shutdown wait for clients (default 5)\n"
@@ -112,7 +114,7 @@ static int parse_uint(const char *text, unsigned long min, unsigned long max, un
 enum opt_id {
     OPT_LISTEN = 256, OPT_THREADS, OPT_WWW, OPT_KEY, OPT_MAX_MESSAGE, OPT_MAX_CONNS,
     OPT_PING_INTERVAL, OPT_HANDSHAKE_TIMEOUT, OPT_DRAIN_TIMEOUT, OPT_LOG_LEVEL,
-    OPT_HELP, OPT_VERSION, OPT_CRYPTO_THREADS, OPT_REGISTER_TIMEOUT, OPT_ON_DUPLICATE, OPT_RATE, OPT_MAX_QUEUED, OPT_SLOW_CONSUMER,
+    OPT_HELP, OPT_VERSION, OPT_CRYPTO_THREADS, OPT_REGISTER_TIMEOUT, OPT_ON_DUPLICATE, OPT_RATE, OPT_MAX_QUEUED, OPT_SLOW_CONSUMER, OPT_MAX_CONNS_PER_IP,
 };
 
 static const struct option options[] = {
@@ -132,6 +134,7 @@ static const struct option options[] = {
     {"rate", required_argument, NULL, OPT_RATE},
     {"max-queued", required_argument, NULL, OPT_MAX_QUEUED},
     {"slow-consumer-timeout", required_argument, NULL, OPT_SLOW_CONSUMER},
+    {"max-conns-per-ip", required_argument, NULL, OPT_MAX_CONNS_PER_IP},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -184,6 +187,10 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv) {
         case OPT_SLOW_CONSUMER:
             if (parse_uint(optarg, 1, 3600, &v)) return bad_value("slow-consumer-timeout", optarg, "want 1..3600 seconds");
             cfg->slow_consumer_s = (unsigned)v;
+            break;
+        case OPT_MAX_CONNS_PER_IP:
+            if (parse_uint(optarg, 0, 10000000, &v)) return bad_value("max-conns-per-ip", optarg, "want 0..10000000");
+            cfg->max_conns_per_ip = (unsigned)v;
             break;
         case OPT_WWW: cfg->www = optarg; break;
         case OPT_KEY: cfg->key_file = optarg; break;

@@ -19,6 +19,7 @@ struct config {
     const char *key_file;       /* server key, NULL: fresh key per run */
     size_t max_message;         /* bytes of one WebSocket message */
     unsigned max_conns;         /* global open connections */
+    unsigned max_conns_per_ip;  /* 0: no limit */
     unsigned ping_interval_s;   /* WebSocket ping period; idle close at 2x */
     unsigned drain_timeout_s;   /* graceful shutdown wait */
     unsigned handshake_timeout_s;

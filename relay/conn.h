@@ -35,6 +35,7 @@ struct conn {
     uint64_t sig_hash;
     bool registered;     /* in its owner shard's registry */
     int migrate_to;      /* owner shard it is moving to, or -1 */
+    int ip_bucket;       /* its share of --max-conns-per-ip, or -1 */
     uint32_t rate_tokens; /* thousandths of a message */
     uint64_t rate_ms;
     uint64_t backlog_since_ms; /* output over --max-queued since, or 0 */

@@ -77,6 +77,7 @@ int main(int argc, char **argv) {
     case CONFIG_OK: break;
     }
     log_threshold = (enum log_level)r->cfg.log_level;
+    r->per_ip.max_per_ip = r->cfg.max_conns_per_ip;
 
     /* Signals are taken by sigwait below; every thread inherits the mask. */
     sigset_t stop_signals;

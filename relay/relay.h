@@ -3,6 +3,7 @@
 #ifndef RELAY_H
 #define RELAY_H
 #include "config.h"
+#include "ip_limit.h"
 #include "static.h"
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -23,6 +24,7 @@ struct relay {
     struct shard **shards;
     unsigned nshards;
     _Atomic unsigned conns;       /* open connections, all shards */
+    struct ip_limit per_ip;
     _Atomic bool stopping;
     _Atomic unsigned in_transit;  /* connections moving between shards */
 };

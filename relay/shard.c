@@ -27,6 +27,13 @@ static const char busy_response[] =
     "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n"
     "Connection: close\r\n\r\nbusy\n";
 
+/* Best effort and non-blocking: the client learns why, or just sees the close. */
+static void refuse_busy(int fd) {
+    ssize_t ignored = send(fd, busy_response, sizeof busy_response - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+    (void)ignored;
+    close(fd);
+}
+
 static int open_listener(const struct config *cfg, char *err, size_t errlen) {
     int fd = socket(cfg->listen_addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) {
@@ -133,6 +140,7 @@ static struct conn *conn_new(struct shard *s, int fd) {
     if (!c) return NULL;
     c->fd = fd;
     c->migrate_to = -1;
+    c->ip_bucket = -1;
     if (shard_attach_conn(s, c) != 0) {
         free(c);
         return NULL;
@@ -142,6 +150,7 @@ static struct conn *conn_new(struct shard *s, int fd) {
 
 void shard_release_conn(struct shard *s, struct conn *c) {
     shard_detach_conn(s, c);
+    ip_limit_give_back(&s->relay->per_ip, c->ip_bucket);
     atomic_fetch_sub_explicit(&s->relay->conns, 1, memory_order_relaxed);
     free(c);
 }
@@ -177,25 +186,33 @@ static void on_accept(struct shard *s, const struct io_completion *ev) {
         close(fd);
         return;
     }
-    unsigned before = atomic_fetch_add_explicit(&s->relay->conns, 1, memory_order_relaxed);
-    if (before >= s->relay->cfg.max_conns) {
-        atomic_fetch_sub_explicit(&s->relay->conns, 1, memory_order_relaxed);
+    struct relay *r = s->relay;
+    unsigned before = atomic_fetch_add_explicit(&r->conns, 1, memory_order_relaxed);
+    if (before >= r->cfg.max_conns) {
+        atomic_fetch_sub_explicit(&r->conns, 1, memory_order_relaxed);
         s->stats.refused_max_conns++;
-        log_limited(&s->log_lim, LOG_WARN, "refused a connection: --max-conns %u reached",
-                    s->relay->cfg.max_conns);
-        /* Best effort and non-blocking: the client learns why, or just sees the close. */
-        ssize_t ignored = send(fd, busy_response, sizeof busy_response - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
-        (void)ignored;
-        close(fd);
+        log_limited(&s->log_lim, LOG_WARN, "refused a connection: --max-conns %u reached", r->cfg.max_conns);
+        refuse_busy(fd);
+        return;
+    }
+    int bucket = r->per_ip.max_per_ip ? ip_limit_bucket(fd) : -1;
+    if (!ip_limit_take(&r->per_ip, bucket)) {
+        atomic_fetch_sub_explicit(&r->conns, 1, memory_order_relaxed);
+        s->stats.refused_per_ip++;
+        log_limited(&s->log_lim, LOG_WARN, "refused a connection: --max-conns-per-ip %u reached",
+                    r->per_ip.max_per_ip);
+        refuse_busy(fd);
         return;
     }
     struct conn *c = conn_new(s, fd);
     if (!c) {
-        atomic_fetch_sub_explicit(&s->relay->conns, 1, memory_order_relaxed);
+        atomic_fetch_sub_explicit(&r->conns, 1, memory_order_relaxed);
+        ip_limit_give_back(&r->per_ip, bucket);
         s->stats.out_of_memory++;
         close(fd);
         return;
     }
+    c->ip_bucket = bucket;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     s->stats.accepted++;

@@ -5,7 +5,7 @@
 #include <stdint.h>
 
 #define STATS_FIELDS(X)                                                    \
-    X(accepted) X(refused_max_conns) X(accept_errors) X(handshakes)          \
+    X(accepted) X(refused_max_conns) X(refused_per_ip) X(accept_errors) X(handshakes)          \
     X(http_requests) X(http_bad_request) X(http_head_too_large)              \
     X(http_bad_version) X(http_not_found) X(handshake_timeouts)              \
     X(messages_in) X(frames_out) X(close_protocol) X(close_too_big)          \
