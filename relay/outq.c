@@ -112,13 +112,3 @@ void outq_clear(struct outq *q, struct chunk_pool *pool) {
     q->tail = NULL;
     q->bytes = 0;
 }
-
-void outq_splice(struct outq *q, struct chunk *c) {
-    c->next = NULL;
-    if (q->tail)
-        q->tail->next = c;
-    else
-        q->head = c;
-    q->tail = c;
-    q->bytes += c->end - c->start;
-}

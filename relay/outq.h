@@ -25,12 +25,10 @@ struct outq {
     size_t bytes;
 };
 
-/* A chunk of at least `need` bytes; chunks may be freed into another
- * shard's pool (an envelope's frame travels to the recipient's shard). */
+/* A chunk of at least `need` bytes, for data that crosses shards; it may
+ * be freed into another shard's pool. */
 struct chunk *chunk_alloc(struct chunk_pool *pool, size_t need);
 void chunk_free(struct chunk_pool *pool, struct chunk *c);
-/* Appends a whole chunk (bytes start..end) to the queue, without copying. */
-void outq_splice(struct outq *q, struct chunk *c);
 
 void chunk_pool_init(struct chunk_pool *pool, uint32_t chunk_size, uint32_t max_free);
 void chunk_pool_destroy(struct chunk_pool *pool);

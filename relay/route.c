@@ -19,10 +19,14 @@ static inline struct xmsg *xmsg_of(struct chunk *ch) { return (struct xmsg *)(vo
 
 int route_shard_init(struct shard *s, unsigned nshards) {
     s->inbound = calloc(nshards, sizeof *s->inbound);
+    s->returns = calloc(nshards, sizeof *s->returns);
     s->overflow = calloc(nshards, sizeof *s->overflow);
-    if (!s->inbound || !s->overflow) return -1;
-    for (unsigned i = 0; i < nshards; i++)
-        if (i != s->id && spsc_init(&s->inbound[i], RING_CAPACITY) != 0) return -1;
+    if (!s->inbound || !s->returns || !s->overflow) return -1;
+    for (unsigned i = 0; i < nshards; i++) {
+        if (i == s->id) continue;
+        if (spsc_init(&s->inbound[i], RING_CAPACITY) != 0 || spsc_init(&s->returns[i], RING_CAPACITY) != 0)
+            return -1;
+    }
     return registry_init(&s->registry, 1024);
 }
 
@@ -45,7 +49,9 @@ void route_shard_destroy(struct shard *s) {
         if (i == s->id) continue;
         struct chunk *ch;
         while ((ch = spsc_pop(&s->inbound[i]))) drop_crossing(s, ch);
+        while ((ch = spsc_pop(&s->returns[i]))) chunk_free(&s->chunks, ch);
         spsc_destroy(&s->inbound[i]);
+        spsc_destroy(&s->returns[i]);
     }
     for (unsigned i = 0; s->overflow && i < n; i++) {
         while (s->overflow[i].head) {
@@ -55,6 +61,7 @@ void route_shard_destroy(struct shard *s) {
         }
     }
     free(s->inbound);
+    free(s->returns);
     free(s->overflow);
     registry_destroy(&s->registry);
 }
@@ -98,9 +105,29 @@ void route_flush_overflow(struct shard *s) {
     }
 }
 
+/* A chunk to send to another shard. Chunks other shards have given back
+ * are taken into the pool first. */
+static struct chunk *crossing_alloc(struct shard *s, size_t need) {
+    for (unsigned i = 0; i < s->relay->nshards; i++) {
+        if (i == s->id) continue;
+        struct chunk *ch;
+        while ((ch = spsc_pop(&s->returns[i]))) chunk_free(&s->chunks, ch);
+    }
+    return chunk_alloc(&s->chunks, need);
+}
+
+/* A chunk from another shard has been read: back to the shard that made
+ * it (no wake-up; it collects them when it next needs one). */
+static void give_back(struct shard *s, struct chunk *ch) {
+    unsigned origin = xmsg_of(ch)->src;
+    bool was_empty;
+    if (origin == s->id || !spsc_push(&s->relay->shards[origin]->returns[s->id], ch, &was_empty))
+        chunk_free(&s->chunks, ch);
+}
+
 /* A chunk holding one text frame after an xmsg head; NULL when out of memory. */
 static struct chunk *frame_chunk(struct shard *s, const char *json, size_t len) {
-    struct chunk *ch = chunk_alloc(&s->chunks, XMSG_ROOM + 10 + len);
+    struct chunk *ch = crossing_alloc(s, XMSG_ROOM + 10 + len);
     if (!ch) return NULL;
     memset(ch->data, 0, sizeof(struct xmsg));
     ch->start = ch->end = (uint32_t)XMSG_ROOM;
@@ -112,9 +139,16 @@ static struct chunk *frame_chunk(struct shard *s, const char *json, size_t len) 
     return ch;
 }
 
-/* Gives a finished frame to a connection of this shard. */
-static void give(struct shard *s, struct conn *c, struct chunk *ch) {
-    outq_splice(&c->out, ch);
+/* Queues a finished frame from another shard for a connection of this
+ * one. It is copied, not linked: frames for one connection then share
+ * chunks and leave in one send, a queue's memory stays close to its
+ * bytes (what --max-queued counts), and the chunk goes straight back. */
+static void queue_frame(struct shard *s, struct conn *c, const struct chunk *ch) {
+    if (outq_append(&c->out, &s->chunks, ch->data + ch->start, ch->end - ch->start) != 0) {
+        s->stats.out_of_memory++;
+        conn_kill(s, c);
+        return;
+    }
     s->stats.frames_out++;
     conn_flush(s, c);
 }
@@ -160,21 +194,19 @@ static void deliver_here(struct shard *s, unsigned src, uint64_t sender, const c
     }
     if (code) {
         int n = app_format_error(s, code, payload, &(struct span){to_off, to_len}, &(struct span){id_off, id_len});
-        if (frame) chunk_free(&s->chunks, frame);
+        if (frame) give_back(s, frame);
         reply_to(s, src, sender, s->scratch, (size_t)n);
         return;
     }
-    if (frame) {
-        give(s, r, frame);
-    } else if (conn_send_text(s, r, text, len) != 0) {
-        return;
-    }
+    if (frame) queue_frame(s, r, frame);
+    else conn_send_text(s, r, text, len);
     s->stats.envelopes_delivered++;
     if (id_len) {
         int n = snprintf(s->scratch, s->scratch_cap, "{\"handler\":\"delivered\",\"id\":%.*s}", (int)id_len,
                          payload + id_off);
         reply_to(s, src, sender, s->scratch, (size_t)n);
     }
+    if (frame) give_back(s, frame);
 }
 
 /* Token bucket: --rate per second, bursts of twice that. */
@@ -255,7 +287,7 @@ void route_lookup(struct shard *s, struct conn *c, const struct msg *m, const ch
         conn_send_text(s, c, s->scratch, (size_t)n);
         return;
     }
-    struct chunk *ch = chunk_alloc(&s->chunks, XMSG_ROOM);
+    struct chunk *ch = crossing_alloc(s, XMSG_ROOM);
     if (!ch) {
         s->stats.out_of_memory++;
         return;
@@ -314,7 +346,7 @@ void route_adopt_verified(struct shard *s, struct conn *c) {
 }
 
 void route_migrate_ready(struct shard *s, struct conn *c) {
-    struct chunk *ch = chunk_alloc(&s->chunks, XMSG_ROOM);
+    struct chunk *ch = crossing_alloc(s, XMSG_ROOM);
     if (!ch) {
         atomic_fetch_sub(&s->relay->in_transit, 1);
         c->migrate_to = -1;
@@ -369,19 +401,19 @@ static void on_crossing(struct shard *s, struct chunk *ch) {
         int n = invite4_json(s, x->to, registry_find(&s->registry, x->to, x->hash));
         unsigned src = x->src;
         uint64_t token = x->token;
-        chunk_free(&s->chunks, ch);
+        give_back(s, ch);
         reply_to(s, src, token, s->scratch, (size_t)n);
         break;
     }
     case XM_REPLY: {
         struct conn *c = shard_conn_by_token(s, x->token);
-        if (c && c->phase == PHASE_WS) give(s, c, ch);
-        else chunk_free(&s->chunks, ch);
+        if (c && c->phase == PHASE_WS) queue_frame(s, c, ch);
+        give_back(s, ch);
         break;
     }
     case XM_MIGRATE: {
         struct conn *c = x->conn;
-        chunk_free(&s->chunks, ch);
+        give_back(s, ch);
         adopt(s, c);
         break;
     }

@@ -45,6 +45,9 @@ struct shard {
     /* Routing: inbound[i] is the ring from shard i; overflow[j] holds, in
      * order, chunks for shard j that did not fit its ring. */
     struct spsc *inbound;
+    /* returns[i]: chunks this shard sent to shard i, given back once read,
+     * so one-way traffic reuses them instead of allocating. */
+    struct spsc *returns;
     struct overflow { struct chunk *head, *tail; } *overflow;
     struct registry registry;
     struct stats stats;
