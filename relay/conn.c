@@ -113,6 +113,8 @@ void conn_on_send(struct shard *s, struct conn *c, int res) {
     }
     if (c->out.bytes) {
         conn_flush(s, c); /* a short write goes on where it stopped */
+    } else if (c->peer_eof) {
+        conn_kill(s, c); /* everything queued is written; the peer has gone */
     } else if (c->phase == PHASE_CLOSING && !c->half_closed) {
         /* Our side is done: send FIN, and let the peer read everything
          * before we close, rather than reset a close frame away. */
@@ -122,7 +124,19 @@ void conn_on_send(struct shard *s, struct conn *c, int res) {
 }
 
 void conn_on_eof(struct shard *s, struct conn *c) {
+    c->peer_eof = true;
+    if (c->migrate_to >= 0) {
+        conn_kill(s, c);
+        return;
+    }
     if (c->phase == PHASE_WS) s->stats.close_peer++;
+    if (c->phase != PHASE_HTTP && (c->send_in_flight || c->out.bytes)) {
+        /* A half-closed peer may still read: what is queued for it (an
+         * HTTP answer, replies) is written before the connection goes. */
+        if (c->phase == PHASE_WS) enter_closing(s, c);
+        conn_flush(s, c);
+        return;
+    }
     conn_kill(s, c);
 }
 

@@ -24,7 +24,7 @@ struct conn {
     uint32_t slot, gen;
     uint8_t phase;
     struct reg_machine reg;
-    bool recv_armed, send_in_flight, half_closed;
+    bool recv_armed, send_in_flight, half_closed, peer_eof;
     uint64_t t1;
     uint64_t last_recv_ms, last_ping_ms, deadline_ms;
     struct outq out;

@@ -254,7 +254,7 @@ static void on_recv(struct shard *s, const struct io_completion *ev) {
         if (!c->recv_armed && !c->send_in_flight) route_migrate_ready(s, c);
         return;
     }
-    if (ended) {
+    if (ended && !c->peer_eof) {
         c->recv_armed = true;
         io_recv(s->io, c->fd, conn_token(c));
     }

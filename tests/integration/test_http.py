@@ -75,3 +75,48 @@ class Http(unittest.TestCase):
             s.close()
         r = http_get(self.port, "/healthz")
         self.assertEqual(r.status, 200)
+
+
+class HalfClosedClients(unittest.TestCase):
+    """A client that shuts down its sending side after its request (as
+    `printf ... | nc` does) still gets the whole answer."""
+
+    def half_closed_exchange(self, port, data, timeout=5.0):
+        import socket
+        import time
+        s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        try:
+            s.sendall(data)
+            s.shutdown(socket.SHUT_WR)
+            got = b""
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                chunk = s.recv(65536)
+                if not chunk:
+                    return got
+                got += chunk
+            self.fail("the relay did not close after answering")
+        finally:
+            s.close()
+
+    def test_healthz_then_half_close(self):
+        with Relay() as relay:
+            got = self.half_closed_exchange(relay.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            self.assertTrue(got.startswith(b"HTTP/1.1 200 "), got)
+            self.assertTrue(got.endswith(b"\r\n\r\nok\n"), got)
+
+    def test_websocket_ping_then_half_close(self):
+        import base64
+        import os
+        import struct
+        key = base64.b64encode(os.urandom(16))
+        head = (b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                b"Sec-WebSocket-Key: " + key + b"\r\nSec-WebSocket-Version: 13\r\n\r\n")
+        payload = b'{"handler":"ping","t":"half"}'
+        mask = os.urandom(4)
+        frame = bytes([0x81, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        with Relay() as relay:
+            got = self.half_closed_exchange(relay.port, head + frame)
+            self.assertIn(b"101 Switching Protocols", got)
+            self.assertIn(b'"handler":"register2"', got)
+            self.assertIn(b'{"handler":"pong","t":"half"', got)
