@@ -40,18 +40,23 @@ void conn_kill(struct shard *s, struct conn *c) {
     conn_maybe_free(s, c);
 }
 
-void conn_flush(struct shard *s, struct conn *c) {
-    /* A migrating connection's queue is written by its new shard. */
+void conn_send_now(struct shard *s, struct conn *c) {
+    c->dirty = false;
     if (c->send_in_flight || c->phase == PHASE_DEAD || c->migrate_to >= 0) return;
     size_t len;
     const uint8_t *p = outq_peek(&c->out, &len);
     if (!len) return;
     c->send_in_flight = true;
+    s->stats.sends++;
     io_send(s->io, c->fd, conn_token(c), p, len);
 }
 
-/* Output is written once the current batch of completions is handled:
- * shard.c flushes every connection it queued bytes for. */
+void conn_flush(struct shard *s, struct conn *c) {
+    /* A migrating connection's queue is written by its new shard. */
+    if (c->dirty || c->send_in_flight || c->phase == PHASE_DEAD || c->migrate_to >= 0 || !c->out.bytes) return;
+    if (shard_mark_dirty(s, c) != 0) conn_send_now(s, c);
+}
+
 int conn_send_text(struct shard *s, struct conn *c, const void *msg, size_t len) {
     if (ws_send(&s->ws, &c->out, WS_OP_TEXT, msg, len) != 0) {
         s->stats.out_of_memory++;

@@ -24,7 +24,7 @@ struct conn {
     uint32_t slot, gen;
     uint8_t phase;
     struct reg_machine reg;
-    bool recv_armed, send_in_flight, half_closed, peer_eof;
+    bool recv_armed, send_in_flight, half_closed, peer_eof, dirty;
     uint64_t t1;
     uint64_t last_recv_ms, last_ping_ms, deadline_ms;
     struct outq out;
@@ -45,8 +45,13 @@ static inline uint64_t conn_token(const struct conn *c) {
     return (uint64_t)c->gen << 32 | c->slot;
 }
 
-/* Starts writing the output queue unless a send is in flight. */
+/* Asks for the output queue to be written. The send starts once the
+ * shard has handled its current batch of completions, so everything
+ * queued for this connection in the batch leaves in one send (the ring
+ * submits nothing before then anyway). One send is in flight at most. */
 void conn_flush(struct shard *s, struct conn *c);
+/* Starts the send now (the shard calls it at the end of a batch). */
+void conn_send_now(struct shard *s, struct conn *c);
 /* Queues a WebSocket text message; on out-of-memory the connection is dropped. */
 int conn_send_text(struct shard *s, struct conn *c, const void *msg, size_t len);
 /* Sends a close frame, then half-closes and waits for the peer's EOF. */

@@ -119,6 +119,7 @@ static int slot_reserve(struct shard *s) {
 
 int shard_attach_conn(struct shard *s, struct conn *c) {
     if (slot_reserve(s) != 0) return -1;
+    c->dirty = false; /* a mark from another shard means nothing here */
     c->slot = s->free_slots[--s->nfree];
     c->gen = ++s->slot_gen[c->slot] & 0xffffff;
     s->slots[c->slot] = c;
@@ -133,6 +134,29 @@ void shard_detach_conn(struct shard *s, struct conn *c) {
     s->slots[c->slot] = NULL;
     s->free_slots[s->nfree++] = c->slot;
     s->live--;
+}
+
+int shard_mark_dirty(struct shard *s, struct conn *c) {
+    if (s->ndirty == s->dirty_cap) {
+        uint32_t cap = s->dirty_cap ? s->dirty_cap * 2 : 256;
+        uint64_t *grown = realloc(s->dirty, cap * sizeof *grown);
+        if (!grown) return -1;
+        s->dirty = grown;
+        s->dirty_cap = cap;
+    }
+    s->dirty[s->ndirty++] = conn_token(c);
+    c->dirty = true;
+    return 0;
+}
+
+/* Tokens, not pointers: a connection freed or moved during the batch is
+ * simply not found. */
+static void flush_dirty(struct shard *s) {
+    for (uint32_t i = 0; i < s->ndirty; i++) {
+        struct conn *c = shard_conn_by_token(s, s->dirty[i]);
+        if (c && c->dirty) conn_send_now(s, c);
+    }
+    s->ndirty = 0;
 }
 
 static struct conn *conn_new(struct shard *s, int fd) {
@@ -339,6 +363,7 @@ static void *shard_main(void *arg) {
             log_error("shard %u: ring failed: %s", s->id, strerror(-rc));
             break;
         }
+        flush_dirty(s);
         if (s->stopping && s->live == 0 && atomic_load(&s->relay->in_transit) == 0) break;
     }
     return NULL;
@@ -360,6 +385,7 @@ void shard_destroy(struct shard *s) {
     free(s->slot_gen);
     free(s->free_slots);
     free(s->scratch);
+    free(s->dirty);
     mpmc_destroy(&s->results);
     while (s->jobs_waiting) {
         struct reg_job *next = s->jobs_waiting->next;

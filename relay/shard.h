@@ -32,6 +32,9 @@ struct shard {
     uint32_t *free_slots;
     uint32_t nfree;
     uint32_t live;
+    /* Connections with output to write at the end of this batch. */
+    uint64_t *dirty;
+    uint32_t ndirty, dirty_cap;
     bool stopping, accepting;
     uint64_t stop_deadline_ms, next_accept_retry_ms;
     /* Room to format one reply: a pong echoes up to --max-message bytes. */
@@ -67,6 +70,8 @@ void shard_destroy(struct shard *s);
 /* Forgets a dead connection (conn_maybe_free calls it). */
 void shard_release_conn(struct shard *s, struct conn *c);
 struct conn *shard_conn_by_token(struct shard *s, uint64_t token);
+/* Notes c for a send at the end of the batch; -1 when out of memory. */
+int shard_mark_dirty(struct shard *s, struct conn *c);
 /* Moving a connection between shards: out of one's tables, into another's. */
 void shard_detach_conn(struct shard *s, struct conn *c);
 int shard_attach_conn(struct shard *s, struct conn *c);

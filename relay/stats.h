@@ -8,7 +8,7 @@
     X(accepted) X(refused_max_conns) X(refused_per_ip) X(accept_errors) X(handshakes)          \
     X(http_requests) X(http_bad_request) X(http_head_too_large)              \
     X(http_bad_version) X(http_not_found) X(handshake_timeouts)              \
-    X(messages_in) X(frames_out) X(close_protocol) X(close_too_big)          \
+    X(messages_in) X(frames_out) X(sends) X(close_protocol) X(close_too_big)          \
     X(close_bad_utf8) X(close_binary) X(close_idle) X(close_peer)            \
     X(bad_json) X(unknown_handler) X(not_registered) X(bad_envelope)         \
     X(recv_nobufs) X(out_of_memory) X(registrations_verified)               \
