@@ -112,6 +112,13 @@ void conn_on_send(struct shard *s, struct conn *c, int res) {
     outq_consume(&c->out, &s->chunks, (size_t)res);
     c->send_in_flight = false;
     if (c->backlog_since_ms && c->out.bytes < s->relay->cfg.max_queued) c->backlog_since_ms = 0;
+    if (c->read_paused && c->out.bytes < s->relay->cfg.max_queued / 2) {
+        c->read_paused = false;
+        if (!c->recv_armed && !c->peer_eof && c->migrate_to < 0) {
+            c->recv_armed = true;
+            io_recv(s->io, c->fd, conn_token(c));
+        }
+    }
     if (c->migrate_to >= 0) {
         if (!c->recv_armed) route_migrate_ready(s, c);
         return;
@@ -126,6 +133,17 @@ void conn_on_send(struct shard *s, struct conn *c, int res) {
         c->half_closed = true;
         shutdown(c->fd, SHUT_WR);
     }
+}
+
+void conn_pause_if_backlogged(struct shard *s, struct conn *c, bool recv_ended) {
+    if (c->read_paused || c->migrate_to >= 0 || c->out.bytes < s->relay->cfg.max_queued) return;
+    /* A peer that sends but does not read would make its replies (pongs,
+     * errors) pile up without end: stop reading it until half its queue
+     * is written. If that takes --slow-consumer-timeout, it is dropped. */
+    c->read_paused = true;
+    if (!c->backlog_since_ms) c->backlog_since_ms = clock_mono_ms();
+    s->stats.reads_paused++;
+    if (!recv_ended) io_cancel(s->io, IO_RECV, conn_token(c));
 }
 
 void conn_on_eof(struct shard *s, struct conn *c) {

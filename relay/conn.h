@@ -24,7 +24,7 @@ struct conn {
     uint32_t slot, gen;
     uint8_t phase;
     struct reg_machine reg;
-    bool recv_armed, send_in_flight, half_closed, peer_eof, dirty;
+    bool recv_armed, send_in_flight, half_closed, peer_eof, dirty, read_paused;
     uint64_t t1;
     uint64_t last_recv_ms, last_ping_ms, deadline_ms;
     struct outq out;
@@ -66,6 +66,8 @@ void conn_maybe_free(struct shard *s, struct conn *c);
 void conn_on_recv(struct shard *s, struct conn *c, const uint8_t *data, size_t len);
 void conn_on_send(struct shard *s, struct conn *c, int res);
 void conn_on_eof(struct shard *s, struct conn *c);
+/* Stops reading a peer whose unsent output is over --max-queued. */
+void conn_pause_if_backlogged(struct shard *s, struct conn *c, bool recv_ended);
 void conn_tick(struct shard *s, struct conn *c, uint64_t now);
 
 #endif

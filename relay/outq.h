@@ -9,7 +9,8 @@
 struct chunk {
     struct chunk *next;
     uint32_t cap, start, end;
-    uint8_t data[];
+    /* Aligned: chunks that cross shards begin with a struct xmsg. */
+    _Alignas(16) uint8_t data[];
 };
 
 /* Chunks of the standard size are recycled; larger ones (messages bigger

@@ -258,14 +258,16 @@ static void on_recv(struct shard *s, const struct io_completion *ev) {
     if (ev->res > 0) {
         if (c->phase != PHASE_DEAD) conn_on_recv(s, c, ev->data, (size_t)ev->res);
         io_buf_release(s->io, ev->buf_id);
+        if (c->phase != PHASE_DEAD) conn_pause_if_backlogged(s, c, ended);
     } else if (ev->res == 0) {
         if (c->phase != PHASE_DEAD) conn_on_eof(s, c);
     } else if (ev->res == -ENOBUFS) {
         /* Every provided buffer is in use for this batch; they come back
          * as soon as the batch is handled, so re-arming is enough. */
         s->stats.recv_nobufs++;
-    } else if (ev->res == -ECANCELED && c->migrate_to >= 0) {
-        /* Stopped on purpose: the connection moves to its owner shard. */
+    } else if (ev->res == -ECANCELED && (c->migrate_to >= 0 || c->read_paused)) {
+        /* Stopped on purpose: the connection moves to its owner shard, or
+         * its unsent replies are over --max-queued. */
     } else if (c->phase != PHASE_DEAD) {
         conn_kill(s, c);
     }
@@ -278,7 +280,7 @@ static void on_recv(struct shard *s, const struct io_completion *ev) {
         if (!c->recv_armed && !c->send_in_flight) route_migrate_ready(s, c);
         return;
     }
-    if (ended && !c->peer_eof) {
+    if (ended && !c->peer_eof && !c->read_paused) {
         c->recv_armed = true;
         io_recv(s->io, c->fd, conn_token(c));
     }

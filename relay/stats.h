@@ -15,7 +15,7 @@
     X(registrations_failed) X(registrations_waited) X(registration_timeouts) \
     X(recipient_not_available) X(recipient_backlogged) X(rate_limited)       \
     X(from_mismatch) X(envelopes_delivered) X(ring_full) X(sig_in_use)      \
-    X(replaced) X(slow_consumers)
+    X(replaced) X(slow_consumers) X(reads_paused)
 
 struct stats {
 #define X(name) uint64_t name;
