@@ -1,0 +1,18 @@
+/* idle: clients register in two halves and then stay, doing nothing but
+ * answer pings; the main thread reads the relay's RSS between the steps
+ * (scenario.c). */
+#include "bench.h"
+
+void *idle_main(void *arg) {
+    struct worker *w = arg;
+    struct bench *b = w->b;
+    unsigned half = w->ncl / 2;
+    worker_setup(w, 0, half);
+    atomic_fetch_add(&b->ready, 1);
+    worker_wait_phase(w, 1);
+    worker_setup(w, half, w->ncl);
+    atomic_fetch_add(&b->ready, 1);
+    worker_wait_phase(w, 2);
+    worker_close_all(w, now_ns() + 5000000000ull);
+    return NULL;
+}
