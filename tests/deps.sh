@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing need on Debian 12: the Debian packages
-# that are missing (apt-get, as root or through sudo) and the test clients'
-# npm packages (npm ci into tests/node_modules). Safe to run again.
+# that are missing (apt-get, as root or through sudo) and the npm packages
+# (npm ci into tests/node_modules and proto/js/node_modules). Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,9 +14,12 @@ packages=(
   libck-dev              # Concurrency Kit
   libjsmn-dev            # JSON tokens
   node-llhttp            # llhttp's C sources: the HTTP request parser
+  clang                  # make fuzz: libFuzzer targets
+  libclang-rt-14-dev     # make fuzz: libFuzzer and sanitizer runtimes
   python3                # test clients
   python3-websockets
   nodejs                 # test clients (Node ws)
+  chromium               # tests/browser: headless self-test and the two-tab chat
   npm
   ca-certificates
 )
@@ -45,8 +48,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
+# playwright-core drives the Debian chromium above; it must not fetch a browser.
 if [ ! -d tests/node_modules ] || [ tests/package-lock.json -nt tests/node_modules ]; then
   echo "deps: npm ci in tests/"
-  npm ci --prefix tests --no-audit --no-fund --loglevel=error
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix tests --no-audit --no-fund --loglevel=error
   touch tests/node_modules
+fi
+# The browser client's webcryptobox, which `make www` copies into the web root.
+if [ ! -d proto/js/node_modules ] || [ proto/js/package-lock.json -nt proto/js/node_modules ]; then
+  echo "deps: npm ci in proto/js/"
+  npm ci --prefix proto/js --no-audit --no-fund --loglevel=error
+  touch proto/js/node_modules
 fi
