@@ -10,9 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
+#include <unistd.h>
 
 #define JOB_QUEUE 4096
+#define CRYPTO_NICE 10
 
 struct crypto_pool {
     struct relay *relay;
@@ -37,6 +40,11 @@ static void deliver_result(struct reg_job *job) {
 
 static void *crypto_main(void *arg) {
     struct crypto_pool *pool = arg;
+    /* Proofs yield to the IO threads: a registration storm must not delay
+     * pongs and envelopes. A nice value, not SCHED_IDLE, so proofs still
+     * progress while the shards are busy. */
+    if (setpriority(PRIO_PROCESS, (id_t)gettid(), CRYPTO_NICE) != 0)
+        log_warn("crypto thread: cannot lower its priority: %s", strerror(errno));
     struct proof_ctx ctx;
     if (proof_ctx_init(&ctx, pool->relay->key) != 0) {
         log_error("crypto thread: cannot set up its mbedTLS contexts");
