@@ -23,7 +23,8 @@ import time
 import unittest
 
 from . import _LIB  # noqa: F401  (puts tests/lib on sys.path)
-from relayproc import ROOT, binary, free_port
+import relayproc
+from relayproc import ROOT, binary
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 HOST = "127.0.0.1"
@@ -52,53 +53,27 @@ def ms(t):
 
 # ---------------------------------------------------------------- the relay
 
-class Relay:
-    """The relay binary on a free 127.0.0.1 port, logging at info so its
-    totals line arrives at exit. nofile: RLIMIT_NOFILE for the relay alone."""
+class Relay(relayproc.Relay):
+    """The relay binary on a free 127.0.0.1 port (tests/lib/relayproc.py),
+    logging at info so its totals line arrives at exit, with views of its
+    counters, RSS, fds, CPU time and log. nofile: RLIMIT_NOFILE for the
+    relay alone."""
 
     def __init__(self, *args, threads=2, nofile=None, log_level="info", drain_s=1):
-        self.port = free_port()
-        self.host = HOST
-        self.threads = threads
-        self.args = list(args)
-        self.log = tempfile.NamedTemporaryFile(prefix="reflector-hostile-", suffix=".log", delete=False)
-        cmd = [binary(), "--listen", f"{HOST}:{self.port}", "--threads", str(threads),
-               "--log-level", log_level, "--drain-timeout", str(drain_s), *args]
-
         def limit():
             resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
 
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT,
-                                     preexec_fn=limit if nofile else None)
+        super().__init__("--drain-timeout", str(drain_s), *args, threads=threads, log_level=log_level,
+                         preexec_fn=limit if nofile else None)
+        self.threads = threads
+        self.args = list(args)
         self.pid = self.proc.pid
         self.started = time.monotonic()
         self.totals = None
         self.exit_code = None
-        self._wait_ready()
-
-    def _wait_ready(self, timeout=10.0):
-        import socket
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"relay exited with {self.proc.returncode}: {self.output()}")
-            try:
-                with socket.create_connection((HOST, self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("relay did not start listening: " + self.output())
-
-    @property
-    def url(self):
-        return f"ws://{HOST}:{self.port}/"
 
     def alive(self):
         return self.proc.poll() is None
-
-    def output(self):
-        with open(self.log.name, "r", errors="replace") as f:
-            return f.read()
 
     def log_lines(self, pattern=None):
         lines = self.output().splitlines()

@@ -26,13 +26,13 @@ def free_port():
 class Relay:
     """A running relay. Use as a context manager; stop() returns the exit code."""
 
-    def __init__(self, *args, threads=2, log_level="warn", port=None, wait=True):
+    def __init__(self, *args, threads=2, log_level="warn", port=None, wait=True, preexec_fn=None):
         self.port = port or free_port()
         self.host = "127.0.0.1"
         self.log = tempfile.NamedTemporaryFile(prefix="reflector-", suffix=".log", delete=False)
         cmd = [binary(), "--listen", f"{self.host}:{self.port}", "--threads", str(threads),
                "--log-level", log_level, *args]
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=preexec_fn)
         if wait:
             self.wait_ready()
 
