@@ -9,8 +9,6 @@
 
 static int still_open(const struct conn *c) { return c->phase == PHASE_WS ? 0 : -1; }
 
-void app_on_open(struct shard *s, struct conn *c) { registration_on_open(s, c); }
-
 int app_format_error(struct shard *s, const char *code, const char *text, const struct span *to,
                      const struct span *id) {
     int n = snprintf(s->scratch, s->scratch_cap, "{\"handler\":\"error\",\"error\":\"%s\"", code);
@@ -125,7 +123,3 @@ static int on_fail(void *ctx, unsigned code, const char *why) {
 
 const struct ws_handler app_ws_handler = {
     .text = on_text, .ping = on_ping, .close = on_close, .fail = on_fail};
-
-void app_tick(struct shard *s, struct conn *c, uint64_t now) {
-    registration_tick(s, c, now);
-}

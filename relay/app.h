@@ -17,8 +17,6 @@ struct app_ctx {
 
 extern const struct ws_handler app_ws_handler;
 
-void app_on_open(struct shard *s, struct conn *c);
-void app_tick(struct shard *s, struct conn *c, uint64_t now);
 /* {"handler":"error","error":CODE} with "to" and "id" copied raw from
  * text when their spans are given, formatted into the shard's scratch
  * buffer; returns its length. */

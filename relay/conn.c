@@ -212,7 +212,7 @@ void conn_tick(struct shard *s, struct conn *c, uint64_t now) {
             conn_kill(s, c);
             return;
         }
-        app_tick(s, c, now);
+        registration_tick(s, c, now);
         break;
     }
     case PHASE_CLOSING:

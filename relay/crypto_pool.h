@@ -17,7 +17,6 @@ struct reg_job {
     struct shard *origin;
     uint64_t token;
     uint64_t t1;
-    uint64_t queued_ms;
     struct register3 req;
     enum reg_code code;
     char sig[SIG_LEN + 1];

@@ -1,5 +1,5 @@
 #include "handshake.h"
-#include "app.h"
+#include "registration.h"
 #include "clock.h"
 #include "http.h"
 #include "shard.h"
@@ -130,7 +130,7 @@ static void upgrade(struct shard *s, struct conn *c, const struct http_request *
     c->phase = PHASE_WS;
     c->last_ping_ms = clock_mono_ms();
     s->stats.handshakes++;
-    app_on_open(s, c);
+    registration_on_open(s, c);
 }
 
 static void on_request(struct shard *s, struct conn *c) {

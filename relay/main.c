@@ -38,10 +38,9 @@ static int build_challenge(struct relay *r) {
     if (!escaped || !r->challenge_prefix) return -1;
     ssize_t n = json_escape(pem, strlen(pem), escaped, cap);
     if (n < 0) return -1;
-    int len = snprintf(r->challenge_prefix, cap + 64,
+    snprintf(r->challenge_prefix, cap + 64,
                        "{\"handler\":\"register2\",\"publicKeyPem\":\"%.*s\",\"t1\":", (int)n, escaped);
     free(escaped);
-    r->challenge_prefix_len = (size_t)len;
     return 0;
 }
 

@@ -86,7 +86,6 @@ void registration_on_register3(struct shard *s, struct conn *c, const struct msg
     x.job->origin = s;
     x.job->token = conn_token(c);
     x.job->t1 = c->t1;
-    x.job->queued_ms = clock_mono_ms();
     reg_on_register3(&c->reg, &transport, &x, code);
     free(x.job); /* NULL once the pool has it */
 }

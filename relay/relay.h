@@ -17,7 +17,6 @@ struct relay {
     struct server_key *key;
     /* register2 up to its t1 value: `{"handler":"register2","publicKeyPem":"...","t1":` */
     char *challenge_prefix;
-    size_t challenge_prefix_len;
     struct static_root www;
     bool has_www;
     struct crypto_pool *crypto;
