@@ -10,11 +10,11 @@ import os
 import time
 import unittest
 
-from . import _LIB  # noqa: F401  (sys.path set-up for tests/lib)
-import wsraw
-from relayproc import Relay, binary
-from wsraw import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT,  # noqa: F401  (re-exported)
-                   Client, build_frame, close_payload)  # noqa: F401
+from tests.lib.rawhttp import DEFAULT_TIMEOUT
+from tests.lib.relayproc import Relay, binary
+from tests.lib.syncws import ws_connect
+from tests.lib.wire import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT,  # noqa: F401  (re-exported)
+                            build_frame, close_payload)  # noqa: F401
 
 PREFIX = b'{"handler":"ping","t":"'
 SUFFIX = b'"}'
@@ -85,10 +85,10 @@ class RelayCase(unittest.TestCase):
             self.fail("relay exited with %s:\n%s" % (self.relay.proc.returncode, self.relay.output()))
 
     # -- connections ------------------------------------------------------
-    def connect(self, timeout=wsraw.DEFAULT_TIMEOUT):
+    def connect(self, timeout=DEFAULT_TIMEOUT):
         """Handshake, then read and check the server's first message."""
-        c = Client(self.relay.host, self.relay.port, timeout=timeout, hard_deadline=self.budget_end)
-        self.addCleanup(c.close)
+        c = ws_connect(self.relay.port, timeout=timeout, hard_deadline=self.budget_end)
+        self.addCleanup(c.abort)
         f = c.recv_frame()
         self.assertEqual(f.opcode, OP_TEXT, "first server message must be text: %r" % f)
         msg = json.loads(f.payload.decode("utf-8"))
