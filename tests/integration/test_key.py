@@ -12,7 +12,9 @@ import unittest
 
 from relayproc import Relay
 
-from .support import free_port, run_cli, ws_open
+from tests.lib.syncws import ws_open
+
+from .support import free_port, run_cli
 
 
 def sig_of_pem(pem):

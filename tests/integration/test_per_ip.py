@@ -1,32 +1,20 @@
 """--max-conns-per-ip: N connections from one address, the next refused with
 503 and counted; another loopback address still gets in; a closed
 connection gives its share back."""
-import base64
 import os
-import re
-import socket
 import time
 import unittest
 
 from relayproc import Relay
 
+from tests.lib.syncws import ws_handshake
+
 
 def upgrade_from(port, source, timeout=3.0):
-    """Opens a socket from `source`, asks for a WebSocket upgrade, returns
-    (status, socket). The socket stays open for accepted upgrades."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=timeout, source_address=(source, 0))
-    key = base64.b64encode(os.urandom(16)).decode()
-    s.sendall((f"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-               f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
-    data = b""
-    deadline = time.monotonic() + timeout
-    while b"\r\n" not in data and time.monotonic() < deadline:
-        chunk = s.recv(4096)
-        if not chunk:
-            break
-        data += chunk
-    m = re.match(rb"HTTP/1\.1 (\d{3}) ", data)
-    return (int(m.group(1)) if m else None), s
+    """Asks for a WebSocket upgrade from the address `source`; returns
+    (status, connection). The connection stays open for accepted upgrades."""
+    ws = ws_handshake(port, timeout=timeout, source=source)
+    return ws.status, ws
 
 
 def totals(output):
@@ -44,7 +32,7 @@ class MaxConnsPerIp(unittest.TestCase):
                 held.append(s)
                 self.assertEqual(status, 101)
             status, s = upgrade_from(relay.port, "127.0.0.1")
-            s.close()
+            s.abort()
             self.assertEqual(status, 503, "4th connection from one address")
             # Another address has its own allowance.
             status, s = upgrade_from(relay.port, "127.0.0.2")
@@ -59,12 +47,12 @@ class MaxConnsPerIp(unittest.TestCase):
                     held.append(s)
                     accepted = True
                     break
-                s.close()
+                s.abort()
                 time.sleep(0.1)
             self.assertTrue(accepted, "no share given back after a close")
         finally:
             for s in held:
-                s.close()
+                s.abort()
             code = relay.stop()
         out = relay.output()
         relay.log.close()
@@ -84,7 +72,7 @@ class MaxConnsPerIp(unittest.TestCase):
                     self.assertEqual(status, 101)
             finally:
                 for s in held:
-                    s.close()
+                    s.abort()
 
 
 if __name__ == "__main__":

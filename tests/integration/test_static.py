@@ -5,7 +5,10 @@ import shutil
 import tempfile
 import unittest
 
-from .support import Closed, Relay, ROOT_DIR, http_get, http_raw
+from tests.lib.rawhttp import http_get, http_raw
+from tests.lib.wire import Closed
+
+from .support import Relay, ROOT_DIR
 
 SECRET = b"TOP-SECRET-OUTSIDE-WWW\n"
 
