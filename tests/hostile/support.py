@@ -1,8 +1,9 @@
-"""Shared by the hostile cases: the relay under test (its counters, RSS, fds,
-CPU time and log), the well-behaved registered pair that runs beside every
-case (pair.mjs), the Node agent for cases that need registered clients
-(agent.mjs), and an asyncio raw WebSocket client for cases with thousands
-of connections.
+"""Shared by the hostile cases: HostileCase (the relay under test, started
+by tests/lib/relayproc.py with its counters, RSS, fds, CPU time and log,
+and what every case must hold at its end), the well-behaved registered
+pair that runs beside every case (pair.mjs), the Node agent for cases that
+need registered clients (agent.mjs), and an asyncio raw WebSocket client
+for cases with thousands of connections.
 
 Every wait has a timeout and every loop a bound: a relay that misbehaves
 makes a case fail, never hang. Only loopback addresses are contacted.
@@ -12,9 +13,7 @@ import base64
 import hashlib
 import json
 import os
-import re
 import resource
-import signal
 import struct
 import subprocess
 import tempfile
@@ -22,9 +21,7 @@ import threading
 import time
 import unittest
 
-from . import _LIB  # noqa: F401  (puts tests/lib on sys.path)
-import relayproc
-from relayproc import ROOT, binary
+from tests.lib.relayproc import ROOT, Relay
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 HOST = "127.0.0.1"
@@ -32,7 +29,6 @@ HOST = "127.0.0.1"
 # on 127.0.0.1 leave it alone.
 PAIR_HOST = "127.0.0.9"
 NODE = os.environ.get("NODE", "node")
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 # relay/shard.c: each shard's operator log passes 10 lines a second.
 LOG_LINES_PER_SHARD_SECOND = 10
@@ -49,94 +45,6 @@ OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x
 
 def ms(t):
     return round(t * 1000, 1)
-
-
-# ---------------------------------------------------------------- the relay
-
-class Relay(relayproc.Relay):
-    """The relay binary on a free 127.0.0.1 port (tests/lib/relayproc.py),
-    logging at info so its totals line arrives at exit, with views of its
-    counters, RSS, fds, CPU time and log. nofile: RLIMIT_NOFILE for the
-    relay alone."""
-
-    def __init__(self, *args, threads=2, nofile=None, log_level="info", drain_s=1):
-        def limit():
-            resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
-
-        super().__init__("--drain-timeout", str(drain_s), *args, threads=threads, log_level=log_level,
-                         preexec_fn=limit if nofile else None)
-        self.threads = threads
-        self.args = list(args)
-        self.pid = self.proc.pid
-        self.started = time.monotonic()
-        self.totals = None
-        self.exit_code = None
-
-    def alive(self):
-        return self.proc.poll() is None
-
-    def log_lines(self, pattern=None):
-        lines = self.output().splitlines()
-        if pattern is None:
-            return lines
-        rx = re.compile(pattern)
-        return [ln for ln in lines if rx.search(ln)]
-
-    # /proc views of the running relay
-    def rss_kib(self):
-        with open(f"/proc/{self.pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-        return 0
-
-    def fds(self):
-        return len(os.listdir(f"/proc/{self.pid}/fd"))
-
-    def cpu_seconds(self):
-        with open(f"/proc/{self.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        # utime and stime are fields 14 and 15 of stat; [0] here is field 3.
-        return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-    def stop(self, timeout=30.0):
-        """SIGTERM, wait, parse the totals line; returns the totals dict."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                raise AssertionError("relay did not exit within %.0f s of SIGTERM" % timeout)
-        self.exit_code = self.proc.returncode
-        out = self.output()
-        self.totals = {}
-        m = re.search(r"totals:((?: \w+=\d+)+| none)", out)
-        if m and m.group(1) != " none":
-            for kv in m.group(1).split():
-                k, v = kv.split("=")
-                self.totals[k] = int(v)
-        return self.totals
-
-    def count(self, name):
-        assert self.totals is not None, "stop() the relay first"
-        return self.totals.get(name, 0)
-
-    def cleanup(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
-        try:
-            os.unlink(self.log.name)
-        except OSError:
-            pass
-
-
-def relay_has_flag(flag):
-    r = subprocess.run([binary(), "--help"], capture_output=True, text=True, timeout=10)
-    return re.search(r"(^|\s)%s(\s|=|$)" % re.escape(flag), r.stdout + r.stderr, re.M) is not None
 
 
 # ---------------------------------------------------------------- node helpers
@@ -275,8 +183,11 @@ class HostileCase(unittest.TestCase):
     relay = None
     pair = None
 
-    def start(self, *args, pair=True, **kw):
-        self.relay = Relay(*args, **kw)
+    def start(self, *args, pair=True, threads=2, nofile=None):
+        """The relay with these flags (at log level info, so its totals
+        line arrives at exit, and --drain-timeout 1), and the pair beside it.
+        nofile: RLIMIT_NOFILE for the relay alone."""
+        self.relay = Relay(*args, threads=threads, nofile=nofile, log_level="info", drain_timeout=1)
         self.addCleanup(self._cleanup)
         if pair:
             self.pair = Pair(self.relay)
@@ -296,16 +207,15 @@ class HostileCase(unittest.TestCase):
         if self.pair:
             self.pair.stop(self)
         elapsed = time.monotonic() - r.started
-        totals = r.stop()
+        r.stop(timeout=30)
         out = r.output()
-        self.assertNotIn("Sanitizer", out)
-        self.assertNotIn("runtime error:", out)
+        self.assertIsNone(r.sanitizer_report(), "sanitizer report from the relay")
         self.assertEqual(r.exit_code, 0, "relay exit code; log:\n" + out[-3000:])
         self.assertIn("totals:", out)
         lines = len(r.log_lines())
         bound = r.threads * LOG_LINES_PER_SHARD_SECOND * (elapsed + 2) + 10
         self.assertLessEqual(lines, bound, "%d log lines in %.1f s" % (lines, elapsed))
-        return totals
+        return r.totals
 
     def window(self, since, what, at_least_s=2.0):
         """Checks the pair over [since, now], waiting until the window is at

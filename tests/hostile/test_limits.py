@@ -5,8 +5,10 @@ neither spins nor crashes, and serves again once there is room.
 import asyncio
 import time
 
+from tests.lib.relayproc import has_flag
+
 from .support import (HOST, LOG_LINES_PER_SHARD_SECOND, OP_TEXT, HostileCase, bounded_gather, client_frame,
-                      close_writer, connect, handshake, read_head, read_text, relay_has_flag, request_head,
+                      close_writer, connect, handshake, read_head, read_text, request_head,
                       run_async, wait_eof)
 
 
@@ -76,7 +78,7 @@ class MaxConns(HostileCase):
 
 class MaxConnsPerIp(HostileCase):
     def test_max_conns_per_ip(self):
-        if not relay_has_flag("--max-conns-per-ip"):
+        if not has_flag("--max-conns-per-ip"):
             self.skipTest("the relay has no --max-conns-per-ip yet")
         N, FLOOD = 50, 1000
         r = self.start("--max-conns-per-ip", str(N))

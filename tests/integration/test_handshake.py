@@ -6,25 +6,16 @@ import time
 import unittest
 
 from tests.lib.rawhttp import Stream, connect, http_raw
+from tests.lib.relayproc import Relay, RelayTestCase
 from tests.lib.syncws import Client, ws_handshake, ws_open
 from tests.lib.wire import OP_TEXT, Closed, accept_for, build_frame, upgrade_request
-
-from .support import Relay
 
 
 def tokens(value):
     return [t.strip().lower() for t in (value or "").split(",")]
 
 
-class Handshake(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.relay = Relay()
-        cls.port = cls.relay.port
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.relay.__exit__(None, None, None)
+class Handshake(RelayTestCase):
 
     def assert_101(self, ws):
         self.assertEqual(ws.status, 101, ws.headers)

@@ -5,21 +5,12 @@ import time
 import unittest
 
 from tests.lib.rawhttp import connect, http_get, http_raw
+from tests.lib.relayproc import Relay, RelayTestCase
 from tests.lib.syncws import ws_open
 from tests.lib.wire import OP_TEXT, build_frame, upgrade_request
 
-from .support import Relay
 
-
-class Http(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.relay = Relay()
-        cls.port = cls.relay.port
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.relay.__exit__(None, None, None)
+class Http(RelayTestCase):
 
     def test_healthz(self):
         r = http_get(self.port, "/healthz")

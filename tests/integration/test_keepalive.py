@@ -1,23 +1,14 @@
 """Server keep-alive with --ping-interval 1: pings about every second, a
 silent client closed after about two intervals, a live one kept."""
 import time
-import unittest
 
+from tests.lib.relayproc import RelayTestCase
 from tests.lib.syncws import ws_open
 from tests.lib.wire import OP_CLOSE, OP_PING, OP_PONG, Closed, Timeout
 
-from .support import Relay
 
-
-class KeepAlive(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.relay = Relay("--ping-interval", "1")
-        cls.port = cls.relay.port
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.relay.__exit__(None, None, None)
+class KeepAlive(RelayTestCase):
+    RELAY_ARGS = ("--ping-interval", "1")
 
     def test_pings_about_every_second(self):
         ws, _ = ws_open(self.port)

@@ -10,11 +10,8 @@ import subprocess
 import tempfile
 import unittest
 
-from relayproc import Relay
-
+from tests.lib.relayproc import Relay, free_port, run_cli
 from tests.lib.syncws import ws_open
-
-from .support import free_port, run_cli
 
 
 def sig_of_pem(pem):

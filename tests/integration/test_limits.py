@@ -3,10 +3,9 @@ import json
 import time
 import unittest
 
+from tests.lib.relayproc import Relay
 from tests.lib.syncws import ws_handshake, ws_open
 from tests.lib.wire import OP_CONT, OP_TEXT, Closed, Timeout
-
-from .support import Relay
 
 
 def ping_of_size(n, t_char="x"):

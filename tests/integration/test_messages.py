@@ -4,10 +4,9 @@ import json
 import time
 import unittest
 
+from tests.lib.relayproc import Relay, RelayTestCase
 from tests.lib.syncws import ws_open
 from tests.lib.wire import OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, build_frame
-
-from .support import Relay
 
 SIG = "A" * 42 + "w"  # 43 chars of the base64url alphabet
 SIG2 = "b" * 21 + "-_" + "c" * 20
@@ -68,15 +67,7 @@ class Register2(unittest.TestCase):
                 prev = reg["t1"]
 
 
-class Messages(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.relay = Relay()
-        cls.port = cls.relay.port
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.relay.__exit__(None, None, None)
+class Messages(RelayTestCase):
 
     def setUp(self):
         self.ws, _ = ws_open(self.port)

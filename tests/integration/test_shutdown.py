@@ -5,10 +5,9 @@ import socket
 import time
 import unittest
 
+from tests.lib.relayproc import Relay
 from tests.lib.syncws import ws_open
 from tests.lib.wire import OP_CLOSE, Closed, close_code
-
-from .support import Relay
 
 DRAIN = 3
 

@@ -36,8 +36,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))  # the repository root
 
+from tests.lib.relayproc import Relay, binary  # noqa: E402
 from tests.hostile.support import (OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, NodeLines,  # noqa: E402
-                                   Relay, binary, client_frame, close_writer, connect, handshake, raise_nofile,
+                                   client_frame, close_writer, connect, handshake, raise_nofile,
                                    read_close, read_frame, read_head, read_text, wait_eof)
 
 SECONDS = int(os.environ.get("SOAK_SECONDS", "600"))
@@ -242,7 +243,8 @@ def main():
     # before reuse, which reads as growth; a small one keeps RSS meaningful.
     os.environ.setdefault("ASAN_OPTIONS", "quarantine_size_mb=16:detect_leaks=1")
     print("soak: %s for %d s, a sample every %d s" % (binary(), SECONDS, SAMPLE), flush=True)
-    relay = Relay("--register-timeout", str(REGISTER_TIMEOUT), "--max-conns", "20000", drain_s=2)
+    relay = Relay("--register-timeout", str(REGISTER_TIMEOUT), "--max-conns", "20000", log_level="info",
+                  drain_timeout=2)
     failures = []
     samples = []
     c = Counts()
@@ -290,16 +292,15 @@ def main():
         if traffic:
             traffic.dispose()
         try:
-            totals = relay.stop(timeout=60)
-            print("relay totals: %s" % " ".join("%s=%d" % kv for kv in totals.items()), flush=True)
+            relay.stop(timeout=60)
+            print("relay totals: %s" % " ".join("%s=%d" % kv for kv in relay.totals.items()), flush=True)
         except AssertionError as e:
             failures.append(str(e))
-        out = relay.output()
         if relay.exit_code != 0:
             failures.append("relay exit code %s" % relay.exit_code)
-        if "Sanitizer" in out or "runtime error:" in out:
-            i = max(out.find("Sanitizer"), out.find("runtime error:"))
-            failures.append("sanitizer report:\n" + out[max(0, i - 200):i + 3000])
+        report = relay.sanitizer_report()
+        if report is not None:
+            failures.append("sanitizer report:\n" + report[:3200])
         relay.cleanup()
     if failures:
         print("soak: FAILED\n  " + "\n  ".join(failures), flush=True)
