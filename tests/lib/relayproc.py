@@ -22,6 +22,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 SANITIZER_MARKS = ("Sanitizer", "runtime error:")  # ASan/TSan/LSan reports, UBSan's
 TOTALS = re.compile(r"totals:((?: \w+=\d+)+| none)")
+# Logged at info once every shard runs (relay/main.c). The listeners exist
+# before the shards' rings, so a TCP connect can succeed earlier than that.
+READY = re.compile(r"\breflector \S+ listening on ")
 
 
 def binary():
@@ -65,7 +68,7 @@ class Relay:
         if not os.path.exists(binary()):
             raise RuntimeError("relay binary %s does not exist (make build/reflector)" % binary())
         self.host, self.port = HOST, port or free_port()
-        self.threads = threads
+        self.threads, self.log_level = threads, log_level
         self.args = (["--drain-timeout", str(drain_timeout)] if drain_timeout is not None else []) + list(args)
         self.totals = None
         self.exit_code = None
@@ -85,16 +88,26 @@ class Relay:
             self.wait_ready()
 
     def wait_ready(self, timeout=10.0):
-        """Until the relay accepts a connection; fails if it exits first."""
+        """Until the relay is ready; fails if it exits first. At log level
+        info or debug: once it has logged that every shard runs (a TCP
+        connect can succeed before that, the listeners are made first, and
+        it would leave a connection of its own in the relay's counters and
+        fds). At other levels: once it accepts a connection."""
         deadline = time.monotonic() + timeout
+        by_log = self.log_level in ("info", "debug")
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"relay exited with {self.proc.returncode}: {self.output()}")
-            try:
-                with socket.create_connection((self.host, self.port), timeout=0.5):
+            if by_log:
+                if READY.search(self.output()):
                     return
-            except OSError:
-                time.sleep(0.05)
+            else:
+                try:
+                    with socket.create_connection((self.host, self.port), timeout=0.5):
+                        return
+                except OSError:
+                    pass
+            time.sleep(0.02)
         raise RuntimeError("relay did not start listening: " + self.output())
 
     @property
