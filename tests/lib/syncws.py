@@ -8,17 +8,17 @@ in separate reads) and checks every frame the server sends
 Two kinds of readers:
 - `expect_*` are strict: anything but what is expected fails the test
   (`expect_close`, `expect_no_frame`, `expect_eof`);
-- `recv_*` return what came, answering server pings on the way
-  (`recv_frame`, `recv_message`, `recv_json`, `recv_close`), and
-  `wait_eof` tells whether the server ended TCP.
+- `recv_*` return what came (`recv_frame`; `recv_message`, `recv_json`,
+  `recv_close` answer server pings on the way), and `wait_eof` tells
+  whether the server ended TCP.
 """
 import threading
 import time
 
 from .rawhttp import CLOSE_TIMEOUT, DEFAULT_TIMEOUT, PIECE_DELAY, Stream, chunks, connect
-from .wire import (HOST, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, Closed, Timeout, WSError, build_frame,
-                   check_server_frame, check_upgrade, close_code, close_payload, header_size, json_object,
-                   fragment_frames, json_text, make_frame, parse_header, upgrade_request)
+from .wire import (OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, Closed, Timeout, WSError, build_frame,
+                   check_server_frame, check_upgrade, close_code, close_payload, fragment_frames, header_size,
+                   json_object, json_text, make_frame, parse_header, upgrade_request)
 
 
 class Client(Stream):

@@ -1,10 +1,10 @@
-#!/usr/bin/env python3
 """Soak: mixed traffic with connection churn against the real relay for a
 set time, printing its RSS and open fds every sample period, failing if
 either grows without bound, the relay dies, or the traffic sees errors.
 
     make soak                       # 10 minutes against build/reflector
     make soak SOAK_SECONDS=60 REFLECTOR=build/asan/reflector
+    SOAK_SECONDS=60 /usr/bin/python3 -m tests.soak.soak   # from the repository root
 
 Environment: REFLECTOR (binary), SOAK_SECONDS (default 600),
 SOAK_SAMPLE_SECONDS (default 10), ASAN_OPTIONS (default a 16 MiB
@@ -33,13 +33,11 @@ import os
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))  # the repository root
-
-from tests.lib.relayproc import Relay, binary  # noqa: E402
-from tests.hostile.support import (OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, NodeLines,  # noqa: E402
-                                   client_frame, close_writer, connect, handshake, raise_nofile,
-                                   read_close, read_frame, read_head, read_text, wait_eof)
+from tests.hostile.support import NodeLines
+from tests.lib.asyncws import (close_writer, connect, open_ws, raise_nofile, read_close, read_frame, read_head,
+                               read_text, wait_eof)
+from tests.lib.relayproc import Relay, binary
+from tests.lib.wire import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, build_frame, close_payload
 
 SECONDS = int(os.environ.get("SOAK_SECONDS", "600"))
 SAMPLE = int(os.environ.get("SOAK_SAMPLE_SECONDS", "10"))
@@ -61,15 +59,6 @@ class Counts:
             self.errors.append(what)
 
 
-async def open_ws(port):
-    reader, writer = await connect(port)
-    await handshake(reader, writer, port)
-    r2 = await read_text(reader)
-    if r2.get("handler") != "register2":
-        raise AssertionError("expected register2, got %r" % r2)
-    return reader, writer
-
-
 async def pinger(port, stop, c):
     for _ in range(10 ** 6):
         if time.monotonic() >= stop:
@@ -78,15 +67,15 @@ async def pinger(port, stop, c):
             reader, writer = await open_ws(port)
             try:
                 for i in range(20):
-                    writer.write(client_frame(OP_TEXT, json.dumps({"handler": "ping", "t": i})))
+                    writer.write(build_frame(OP_TEXT, json.dumps({"handler": "ping", "t": i})))
                     m = await read_text(reader, 10)
                     if m.get("handler") != "pong" or m.get("t") != i:
                         c.error("pinger: %r" % m)
-                writer.write(client_frame(OP_PING, b"soak"))
+                writer.write(build_frame(OP_PING, b"soak"))
                 op, payload = await read_frame(reader, 10)
                 if (op, payload) != (OP_PONG, b"soak"):
                     c.error("pinger: pong frame %r" % ((op, payload[:40]),))
-                writer.write(client_frame(OP_CLOSE, (1000).to_bytes(2, "big")))
+                writer.write(build_frame(OP_CLOSE, close_payload(1000)))
                 code, _ = await read_close(reader, 10)
                 if code != 1000 or not await wait_eof(reader, 5):
                     c.error("pinger: close %r" % code)
@@ -125,7 +114,7 @@ def bad_cases(port):
         try:
             writer.write(b"GET / HTTP/1.1\r\n" + b"X-Pad: " + b"p" * 9000 + b"\r\n")
             head = await read_head(reader, 10)
-            return head.startswith("HTTP/1.1 431")
+            return head.status_line.startswith("HTTP/1.1 431")
         finally:
             close_writer(writer)
 
@@ -141,7 +130,7 @@ def bad_cases(port):
     async def garbage_proof():
         reader, writer = await open_ws(port)
         try:
-            writer.write(client_frame(OP_TEXT, json.dumps({
+            writer.write(build_frame(OP_TEXT, json.dumps({
                 "handler": "register3", "clearText": "{}", "cypherText": "00",
                 "publicKeySig": "x", "publicKey": "-----BEGIN PUBLIC KEY-----\nAA==\n-----END PUBLIC KEY-----"})))
             r4 = await read_text(reader, 10)
@@ -152,7 +141,7 @@ def bad_cases(port):
 
     async def reset_mid_frame():
         reader, writer = await open_ws(port)
-        writer.write(client_frame(OP_TEXT, b"x" * 1000)[:300])
+        writer.write(build_frame(OP_TEXT, b"x" * 1000)[:300])
         await writer.drain()
         close_writer(writer, reset=True)
         return True
@@ -175,7 +164,7 @@ def bad_cases(port):
     async def not_registered():
         reader, writer = await open_ws(port)
         try:
-            writer.write(client_frame(OP_TEXT, json.dumps({"handler": "invite3", "publicKeySig": "A" * 43})))
+            writer.write(build_frame(OP_TEXT, json.dumps({"handler": "invite3", "publicKeySig": "A" * 43})))
             m = await read_text(reader, 10)
             return m == {"handler": "error", "error": "NOT_REGISTERED"}
         finally:
@@ -183,10 +172,10 @@ def bad_cases(port):
 
     return [
         ("head over 8 KiB -> 431", head_too_big),
-        ("unmasked -> 1002", lambda: frame_close(client_frame(OP_TEXT, b"{}", mask=False), 1002)),
-        ("binary -> 1003", lambda: frame_close(client_frame(OP_BINARY, b"\x00\x01"), 1003)),
-        ("bad UTF-8 -> 1007", lambda: frame_close(client_frame(OP_TEXT, b"\xff\xfe"), 1007)),
-        ("over the limit -> 1009", lambda: frame_close(client_frame(OP_TEXT, b"a" * 5000), 1009)),
+        ("unmasked -> 1002", lambda: frame_close(build_frame(OP_TEXT, b"{}", mask=False), 1002)),
+        ("binary -> 1003", lambda: frame_close(build_frame(OP_BINARY, b"\x00\x01"), 1003)),
+        ("bad UTF-8 -> 1007", lambda: frame_close(build_frame(OP_TEXT, b"\xff\xfe"), 1007)),
+        ("over the limit -> 1009", lambda: frame_close(build_frame(OP_TEXT, b"a" * 5000), 1009)),
         ("garbage proof -> UNVERIFIED", garbage_proof),
         ("reset mid-frame", reset_mid_frame),
         ("half-close", half_close),
