@@ -59,50 +59,44 @@ class Counts:
             self.errors.append(what)
 
 
-async def pinger(port, stop, c):
+async def ping_cycle(reader, writer, c):
+    for i in range(20):
+        writer.write(build_frame(OP_TEXT, json.dumps({"handler": "ping", "t": i})))
+        m = await read_text(reader, 10)
+        if m.get("handler") != "pong" or m.get("t") != i:
+            c.error("pinger: %r" % m)
+    writer.write(build_frame(OP_PING, b"soak"))
+    op, payload = await read_frame(reader, 10)
+    if (op, payload) != (OP_PONG, b"soak"):
+        c.error("pinger: pong frame %r" % ((op, payload[:40]),))
+    writer.write(build_frame(OP_CLOSE, close_payload(1000)))
+    code, _ = await read_close(reader, 10)
+    if code != 1000 or not await wait_eof(reader, 5):
+        c.error("pinger: close %r" % code)
+    c.cycles += 1
+
+
+async def idle_cycle(reader, writer, c):
+    r4 = await read_text(reader, REGISTER_TIMEOUT + 10)
+    code, _ = await read_close(reader, 10)
+    if r4.get("error") != "TIMEOUT" or code != 1008:
+        c.error("idler: %r %r" % (r4, code))
+    c.idle += 1
+
+
+async def cycles(name, cycle, port, stop, c):
+    """Until `stop`: open a WebSocket, run one cycle on it, close it."""
     for _ in range(10 ** 6):
         if time.monotonic() >= stop:
             return
         try:
             reader, writer = await open_ws(port)
             try:
-                for i in range(20):
-                    writer.write(build_frame(OP_TEXT, json.dumps({"handler": "ping", "t": i})))
-                    m = await read_text(reader, 10)
-                    if m.get("handler") != "pong" or m.get("t") != i:
-                        c.error("pinger: %r" % m)
-                writer.write(build_frame(OP_PING, b"soak"))
-                op, payload = await read_frame(reader, 10)
-                if (op, payload) != (OP_PONG, b"soak"):
-                    c.error("pinger: pong frame %r" % ((op, payload[:40]),))
-                writer.write(build_frame(OP_CLOSE, close_payload(1000)))
-                code, _ = await read_close(reader, 10)
-                if code != 1000 or not await wait_eof(reader, 5):
-                    c.error("pinger: close %r" % code)
-                c.cycles += 1
+                await cycle(reader, writer, c)
             finally:
                 close_writer(writer)
         except Exception as e:  # counted, the soak goes on
-            c.error("pinger: %r" % e)
-            await asyncio.sleep(0.5)
-
-
-async def idler(port, stop, c):
-    for _ in range(10 ** 6):
-        if time.monotonic() >= stop:
-            return
-        try:
-            reader, writer = await open_ws(port)
-            try:
-                r4 = await read_text(reader, REGISTER_TIMEOUT + 10)
-                code, _ = await read_close(reader, 10)
-                if r4.get("error") != "TIMEOUT" or code != 1008:
-                    c.error("idler: %r %r" % (r4, code))
-                c.idle += 1
-            finally:
-                close_writer(writer)
-        except Exception as e:
-            c.error("idler: %r" % e)
+            c.error("%s: %r" % (name, e))
             await asyncio.sleep(0.5)
 
 
@@ -207,8 +201,8 @@ def fmt_mib(kib):
 async def soak(relay, traffic, samples, c):
     start = time.monotonic()
     stop = start + SECONDS
-    tasks = [asyncio.ensure_future(pinger(relay.port, stop, c)) for _ in range(PINGERS)]
-    tasks += [asyncio.ensure_future(idler(relay.port, stop, c)) for _ in range(IDLERS)]
+    tasks = [asyncio.ensure_future(cycles("pinger", ping_cycle, relay.port, stop, c)) for _ in range(PINGERS)]
+    tasks += [asyncio.ensure_future(cycles("idler", idle_cycle, relay.port, stop, c)) for _ in range(IDLERS)]
     tasks += [asyncio.ensure_future(bad_client(relay.port, stop, c, i * 3)) for i in range(BAD)]
     print("%7s %11s %6s %9s %9s %8s %7s %6s %6s %7s" % ("time", "rss", "fds", "envelopes", "lost+err", "regs",
                                                        "cycles", "idle", "bad", "errors"), flush=True)
