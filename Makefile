@@ -153,7 +153,7 @@ REFLECTOR    ?= build/reflector
 .PHONY: soak
 soak: deps
 	$(MAKE) --no-print-directory $(REFLECTOR)
-	REFLECTOR=$(REFLECTOR) SOAK_SECONDS=$(SOAK_SECONDS) /usr/bin/python3 tests/soak/soak.py
+	REFLECTOR=$(REFLECTOR) SOAK_SECONDS=$(SOAK_SECONDS) /usr/bin/python3 -m tests.soak.soak
 
 # ---- benchmarks (bench/): the load generator and the Node baseline peer.
 # `make bench` compares relay and peer (about 5 minutes); `make bench-quick`
