@@ -22,8 +22,12 @@ SESSION_SRC := relay/session.c relay/registration.c relay/route.c relay/registry
 SESSION_TEST_SRC := tests/unit/main.c tests/unit/vectors.c tests/unit/fake_runtime.c tests/unit/test_session.c \
                     tests/unit/test_crypto_pool.c \
                     $(PROTO_SRC) $(SESSION_SRC) relay/config.c relay/log.c relay/clock.c
-UNIT_SRC   := $(filter-out tests/unit/fake_runtime.c tests/unit/test_session.c tests/unit/test_crypto_pool.c,\
-                            $(sort $(wildcard tests/unit/*.c)))
+# The runtime alone over a fake IO backend (tests/unit/fake_io.c), with an
+# echo handler in place of the protocol.
+RUNTIME_TEST_SRC := tests/unit/main.c tests/unit/fake_io.c tests/unit/test_runtime.c \
+                    $(filter-out relay/io_uring.c relay/key_file.c $(SESSION_SRC),$(RELAY_SRC))
+UNIT_SRC   := $(filter-out tests/unit/fake_runtime.c tests/unit/test_session.c tests/unit/test_crypto_pool.c \
+                           tests/unit/fake_io.c tests/unit/test_runtime.c,$(sort $(wildcard tests/unit/*.c)))
 
 # One object tree per build flavour: plain, asan (ASan+UBSan), tsan.
 define flavour
@@ -46,7 +50,7 @@ $(eval $(call flavour,asan,$(ASAN_FLAGS)))
 $(eval $(call flavour,tsan,$(TSAN_FLAGS)))
 
 .PHONY: all deps run test unit clean sanitizers
-all: build/reflector build/unit-tests build/session-tests build/reflector-bench
+all: build/reflector build/unit-tests build/session-tests build/runtime-tests build/reflector-bench
 
 build/llhttp/include/llhttp.h: $(LLHTTP_INC)/llhttp.h
 	@mkdir -p $(dir $@)
@@ -59,6 +63,10 @@ build/unit-tests: $(plain_LIBOBJ) $(patsubst %.c,build/obj/%.o,$(UNIT_SRC))
 
 build/session-tests: $(patsubst %.c,build/obj/%.o,$(SESSION_TEST_SRC))
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+build/runtime-tests: $(patsubst %.c,build/obj/%.o,$(RUNTIME_TEST_SRC)) $(plain_LLHTTP)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+build/asan/runtime-tests: $(patsubst %.c,build/asan/%.o,$(RUNTIME_TEST_SRC)) $(asan_LLHTTP)
+	$(CC) $(CFLAGS) -fsanitize=address,undefined $^ -o $@ $(LDLIBS)
 build/asan/session-tests: $(patsubst %.c,build/asan/%.o,$(SESSION_TEST_SRC))
 	$(CC) $(CFLAGS) -fsanitize=address,undefined $^ -o $@ $(LDLIBS)
 build/tsan/session-tests: $(patsubst %.c,build/tsan/%.o,$(SESSION_TEST_SRC))
@@ -71,7 +79,8 @@ build/asan/unit-tests: $(asan_LIBOBJ) $(patsubst %.c,build/asan/%.o,$(UNIT_SRC))
 build/tsan/reflector: $(tsan_LIBOBJ) build/tsan/relay/main.o
 	$(CC) $(CFLAGS) -fsanitize=thread $^ -o $@ $(LDLIBS)
 
-sanitizers: build/asan/reflector build/asan/unit-tests build/asan/session-tests build/tsan/reflector \
+sanitizers: build/asan/reflector build/asan/unit-tests build/asan/session-tests build/asan/runtime-tests \
+            build/tsan/reflector \
             build/tsan/session-tests
 
 deps:
@@ -80,9 +89,10 @@ deps:
 run: deps build/reflector www
 	./build/reflector --listen 127.0.0.1:8080 --www build/www
 
-unit: build/unit-tests build/session-tests
+unit: build/unit-tests build/session-tests build/runtime-tests
 	./build/unit-tests $(SHARED)
 	./build/session-tests $(SHARED)
+	./build/runtime-tests
 
 test: deps all sanitizers www
 	SHARED=$(SHARED) ./tests/run.sh

@@ -289,11 +289,14 @@ void conn_on_send(struct conn *c, int res) {
     outq_consume(&c->out, &c->shard->chunks, (size_t)res);
     if (c->file) file_stream_fill(c);
     if (c->phase == PHASE_CLOSING) c->deadline_ms = clock_mono_ms() + LINGER_MS;
-    if (c->backlog_since_ms && c->out.bytes < cfg->max_queued) c->backlog_since_ms = 0;
     if (c->read_paused && c->out.bytes < cfg->max_queued / 2) {
         c->read_paused = false;
         conn_update_recv(c);
     }
+    /* The slow-consumer clock runs while the output is over the cap or the
+     * reads stay paused for it: a peer that stops reading just under the
+     * cap is no less stuck. */
+    if (c->backlog_since_ms && c->out.bytes < cfg->max_queued && !c->read_paused) c->backlog_since_ms = 0;
     if (c->move_to >= 0) {
         move_if_ready(c);
         return;

@@ -282,37 +282,51 @@ static void dispatch(void *ctx, const struct io_completion *ev) {
     }
 }
 
-static void *shard_main(void *arg) {
-    struct shard *s = arg;
+int shard_open(struct shard *s) {
     /* The IO instance is made by the thread that uses it: io_uring's
      * SINGLE_ISSUER ties a ring to the task that created it. */
     struct io_settings settings = {
         .sq_entries = 1024, .cq_entries = 16384,
         .recv_buffers = RECV_BUFFERS, .recv_buffer_size = RECV_BUFFER_SIZE};
     s->io = io_create(&settings, s->start_message, sizeof s->start_message);
-    if (s->io && s->rt->hooks->init) {
+    if (!s->io) return -1;
+    if (s->rt->hooks->init) {
         s->app = s->rt->hooks->init(s, s->rt->hooks->ctx);
-        if (!s->app) snprintf(s->start_message, sizeof s->start_message, "out of memory");
+        if (!s->app) {
+            snprintf(s->start_message, sizeof s->start_message, "out of memory");
+            return -1;
+        }
     }
-    s->start_error = s->io && (s->app || !s->rt->hooks->init) ? 0 : -1;
-    sem_post(&s->started);
-    if (s->start_error) return NULL;
     s->accepting = true;
     io_accept(s->io, s->listen_fd);
     io_watch_wake(s->io, mailbox_wake_fd(s->mail));
     io_tick(s->io, TICK_MS);
+    return 0;
+}
+
+int shard_iterate(struct shard *s) {
+    int rc = io_run(s->io, dispatch, s);
+    if (rc < 0) return rc;
+    mailbox_flush(s->mail);
+    flush_dirty(s);
+    free_dead(s);
+    uint64_t calls = io_syscalls(s->io);
+    counter_add(&s->stats.syscalls, calls - s->io_calls_seen);
+    s->io_calls_seen = calls;
+    return 0;
+}
+
+static void *shard_main(void *arg) {
+    struct shard *s = arg;
+    s->start_error = shard_open(s);
+    sem_post(&s->started);
+    if (s->start_error) return NULL;
     for (;;) {
-        int rc = io_run(s->io, dispatch, s);
+        int rc = shard_iterate(s);
         if (rc < 0) {
             log_error("shard %u: %s failed: %s", s->id, io_backend_name(), strerror(-rc));
             break;
         }
-        mailbox_flush(s->mail);
-        flush_dirty(s);
-        free_dead(s);
-        uint64_t calls = io_syscalls(s->io);
-        counter_add(&s->stats.syscalls, calls - s->io_calls_seen);
-        s->io_calls_seen = calls;
         if (s->stopping && s->live == 0 && atomic_load(&s->rt->in_transit) == 0) break;
     }
     return NULL;

@@ -50,9 +50,14 @@ struct shard {
 };
 
 int shard_create(struct shard *s, struct runtime *rt, unsigned id, char *err, size_t errlen);
-/* Starts the thread, which creates its IO instance; -1 with start_message
- * set when it cannot. */
+/* Starts the thread, which opens the shard and iterates until it stops;
+ * -1 with start_message set when it cannot open. */
 int shard_start(struct shard *s);
+/* On the shard's thread: its IO instance, the protocol's state, the first
+ * requests. -1 with start_message set. */
+int shard_open(struct shard *s);
+/* One loop iteration: completions, then mail out, sends, frees. */
+int shard_iterate(struct shard *s);
 void shard_destroy(struct shard *s);
 
 struct conn *shard_conn_by_token(struct shard *s, uint64_t token);

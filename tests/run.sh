@@ -64,6 +64,9 @@ suites() {
 
 step "unit" ./build/unit-tests "$SHARED"
 step "unit (asan+ubsan)" ./build/asan/unit-tests "$SHARED"
+# The runtime over a fake IO backend, with an echo handler for the protocol.
+step "runtime" ./build/runtime-tests
+step "runtime (asan+ubsan)" ./build/asan/runtime-tests
 # The protocol layer over a fake runtime, its crypto pool's threads real.
 step "session" ./build/session-tests "$SHARED"
 step "session (asan+ubsan)" ./build/asan/session-tests "$SHARED"

@@ -11,8 +11,12 @@
 //                afterwards, receives an envelope sent to that SIG.
 //   slow-reader  R registers and stops reading; S floods R (paced under the
 //                rate limit) until R is dropped. --max-seconds S
-//   register     registers --count fresh clients one after another and
-//                reports how long each took.
+//   register     registers --count fresh clients one after another, one
+//                each --every MS (default: at once), from --local-address
+//                when given, and reports how long each took.
+//   burst        --clients K registered on shard 0, each fires --count
+//                envelopes at once at SIGs owned by shard 1 that nobody
+//                holds, then reads every answer; reports the answers by code.
 import { Client, identityOnShard, newIdentity, makeRegister3, sleep } from '../node/lib/client.mjs';
 
 const [mode, url, ...rest] = process.argv.slice(2);
@@ -144,17 +148,50 @@ async function slowReader() {
 
 async function register() {
   const count = Number(opt('count', 5));
+  const every = Number(opt('every', 0));
+  const localAddress = opt('local-address', undefined);
+  const wsOptions = localAddress ? { localAddress } : {};
   const times = [];
+  const identities = await Promise.all(Array.from({ length: count }, () => newIdentity()));
   for (let i = 0; i < count; i++) {
-    const t = performance.now();
-    const c = await Client.registered(url, { timeoutMs: 15000, registerTimeoutMs: 15000 });
-    times.push(Math.round(performance.now() - t));
+    const started = performance.now();
+    const c = await Client.registered(url, { identity: identities[i], wsOptions, timeoutMs: 15000, registerTimeoutMs: 15000 });
+    times.push(Math.round(performance.now() - started));
     await c.close();
+    const rest = every - (performance.now() - started);
+    if (rest > 0) await sleep(rest);
   }
   emit({ event: 'result', times });
 }
 
-const modes = { spoof, takeover, 'slow-reader': slowReader, register };
+async function burst() {
+  const clients = Number(opt('clients', 100));
+  const count = Number(opt('count', 2000));
+  const ids = [];
+  for (let i = 0; i < clients; i++) ids.push(await identityOnShard(0, shards));
+  const senders = [];
+  for (let i = 0; i < clients; i += 20)
+    senders.push(...await Promise.all(ids.slice(i, i + 20).map((identity) => Client.registered(url, { identity, timeoutMs: 15000 }))));
+  const targets = [];
+  for (let i = 0; i < 16; i++) targets.push((await identityOnShard(1 % shards, shards)).sig);
+  emit({ event: 'registered', clients });
+  const box = 'ab'.repeat(32);
+  const codes = {};
+  await Promise.all(senders.map(async (c, k) => {
+    for (let i = 0; i < count; i++) c.deliver(targets[(k + i) % targets.length], box, i);
+    for (let i = 0; i < count; i++) {
+      const m = await c.next((x) => x.handler === 'error' || x.handler === 'delivered', 60000);
+      const code = m.error ?? m.handler;
+      codes[code] = (codes[code] ?? 0) + 1;
+    }
+  }));
+  emit({ event: 'answered', codes });
+  await sleep(Number(opt('hold-ms', 0)));
+  await Promise.all(senders.map((c) => c.close()));
+  emit({ event: 'result', codes });
+}
+
+const modes = { spoof, takeover, 'slow-reader': slowReader, register, burst };
 if (!modes[mode]) {
   emit({ event: 'error', what: `unknown mode ${mode}` });
   process.exit(2);

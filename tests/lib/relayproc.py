@@ -49,6 +49,16 @@ def has_flag(flag):
     return re.search(r"(^|\s)%s(\s|=|$)" % re.escape(flag), r.stdout + r.stderr, re.M) is not None
 
 
+def known_flags(*pairs):
+    """flag, value pairs, leaving out a flag the binary does not know: a
+    regression case then also measures a relay from before the flag."""
+    out = []
+    for flag, value in zip(pairs[::2], pairs[1::2]):
+        if has_flag(flag):
+            out += [flag, value]
+    return out
+
+
 def sanitizer_report(text):
     """The part of a relay log from its first sanitizer report on, or None."""
     at = [i for i in (text.find(m) for m in SANITIZER_MARKS) if i >= 0]

@@ -90,10 +90,14 @@ static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
 static bool gate_open, gate_reached;
 static uint64_t order[16];
 
+static unsigned norder;
+
 static void gated_done(struct crypto_job *job) {
-    unsigned n = atomic_fetch_add(&done_count, 1);
-    if (n < 16) order[n] = job->addr_key;
+    pthread_mutex_lock(&gate_lock);
+    if (norder < 16) order[norder++] = job->addr_key;
+    pthread_mutex_unlock(&gate_lock);
     free(job);
+    atomic_fetch_add(&done_count, 1);
     pthread_mutex_lock(&gate_lock);
     gate_reached = true;
     pthread_cond_broadcast(&gate_cond);
@@ -139,7 +143,9 @@ TEST(crypto_pool_admission_is_bounded_and_fair) {
     CHECK(wait_count(4, 5000));
     for (int i = 0; i < 200 && crypto_pool_dropped(pool) == 0; i++) usleep(5000);
     /* One address after another: A's third job waits behind B's first. */
-    CHECK(order[0] == A && order[1] == A && order[2] == B && order[3] == A);
+    pthread_mutex_lock(&gate_lock);
+    CHECK(norder == 4 && order[0] == A && order[1] == A && order[2] == B && order[3] == A);
+    pthread_mutex_unlock(&gate_lock);
     CHECK(crypto_pool_dropped(pool) == 1 && atomic_load(&done_count) == 4);
     CHECK(submit(pool, D, false) == CRYPTO_QUEUED); /* room again */
     CHECK(wait_count(5, 5000));

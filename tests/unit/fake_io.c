@@ -1,0 +1,143 @@
+#include "fake_io.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_REQ 256
+#define MAX_DONE 256
+
+struct req {
+    enum io_kind kind;
+    uint64_t token;
+    const void *buf;
+    size_t len;
+    bool armed;
+    int cancels;
+};
+
+struct done {
+    struct io_completion c;
+    uint8_t data[16384];
+};
+
+struct io {
+    struct req reqs[MAX_REQ];
+    int nreqs;
+    struct done *done[MAX_DONE];
+    int ndone;
+    int closed;
+    uint64_t syscalls;
+};
+
+static struct req *find(struct io *io, enum io_kind kind, uint64_t token, bool armed_only) {
+    for (int i = io->nreqs - 1; i >= 0; i--) {
+        struct req *r = &io->reqs[i];
+        if (r->kind == kind && r->token == token && (!armed_only || r->armed)) return r;
+    }
+    return NULL;
+}
+
+static void arm(struct io *io, enum io_kind kind, uint64_t token, const void *buf, size_t len) {
+    struct req *r = find(io, kind, token, false);
+    if (!r && io->nreqs < MAX_REQ) r = &io->reqs[io->nreqs++];
+    if (!r) abort();
+    *r = (struct req){kind, token, buf, len, true, 0};
+}
+
+struct io *io_create(const struct io_settings *s, char *err, size_t errlen) {
+    (void)s;
+    (void)err;
+    (void)errlen;
+    return calloc(1, sizeof(struct io));
+}
+
+void io_destroy(struct io *io) {
+    if (!io) return;
+    for (int i = 0; i < io->ndone; i++) free(io->done[i]);
+    free(io);
+}
+
+const char *io_backend_name(void) { return "fake"; }
+void io_accept(struct io *io, int listen_fd) {
+    (void)listen_fd;
+    arm(io, IO_ACCEPT, 0, NULL, 0);
+}
+void io_recv(struct io *io, int fd, uint64_t token) {
+    (void)fd;
+    arm(io, IO_RECV, token, NULL, 0);
+}
+void io_cancel(struct io *io, enum io_kind kind, uint64_t token) {
+    struct req *r = find(io, kind, token, true);
+    if (r) r->cancels++;
+}
+void io_send(struct io *io, int fd, uint64_t token, const void *buf, size_t len) {
+    (void)fd;
+    arm(io, IO_SEND, token, buf, len);
+}
+void io_tick(struct io *io, unsigned ms) {
+    (void)ms;
+    arm(io, IO_TICK, 0, NULL, 0);
+}
+void io_watch_wake(struct io *io, int event_fd) {
+    (void)event_fd;
+    arm(io, IO_WAKE, 0, NULL, 0);
+}
+void io_buf_release(struct io *io, uint16_t buf_id) {
+    (void)io;
+    (void)buf_id;
+}
+void io_detach(struct io *io, int fd) {
+    (void)io;
+    (void)fd;
+}
+void io_close(struct io *io, int fd) {
+    io->closed++;
+    close(fd);
+}
+uint64_t io_syscalls(const struct io *io) { return io->syscalls; }
+
+int io_run(struct io *io, io_handler handler, void *ctx) {
+    /* What completes now is what the test queued, in its order. */
+    int n = io->ndone;
+    struct done *batch[MAX_DONE];
+    memcpy(batch, io->done, (size_t)n * sizeof *batch);
+    io->ndone = 0;
+    for (int i = 0; i < n; i++) {
+        handler(ctx, &batch[i]->c);
+        free(batch[i]);
+    }
+    return 0;
+}
+
+bool fake_io_complete(struct io *io, enum io_kind kind, uint64_t token, int res, bool more, const void *data) {
+    struct req *r = find(io, kind, token, true);
+    if (!r || io->ndone == MAX_DONE) return false;
+    if (!more) r->armed = false;
+    struct done *d = calloc(1, sizeof *d);
+    d->c = (struct io_completion){.kind = kind, .token = token, .res = res, .more = more};
+    if (kind == IO_RECV && res > 0) {
+        memcpy(d->data, data, (size_t)res);
+        d->c.data = d->data;
+        d->c.has_buf = true;
+    }
+    io->done[io->ndone++] = d;
+    return true;
+}
+
+bool fake_io_armed(const struct io *io, enum io_kind kind, uint64_t token) {
+    return find((struct io *)io, kind, token, true) != NULL;
+}
+
+int fake_io_cancels(const struct io *io, enum io_kind kind, uint64_t token) {
+    struct req *r = find((struct io *)io, kind, token, false);
+    return r ? r->cancels : 0;
+}
+
+const uint8_t *fake_io_send(const struct io *io, uint64_t token, size_t *len) {
+    struct req *r = find((struct io *)io, IO_SEND, token, true);
+    *len = r ? r->len : 0;
+    return r ? r->buf : NULL;
+}
+
+int fake_io_closed(const struct io *io) { return io->closed; }
