@@ -11,7 +11,6 @@ packages=(
   libwslay-dev           # WebSocket framing
   libmbedtls-dev         # SHA-1/base64 for the handshake, P-521, AES
   libxxhash-dev          # owner shard of a signature
-  libck-dev              # Concurrency Kit
   libjsmn-dev            # JSON tokens
   node-llhttp            # llhttp's C sources: the HTTP request parser
   clang                  # make fuzz: libFuzzer targets

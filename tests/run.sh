@@ -62,6 +62,8 @@ suites() {
   step "$flavour: node clients" env REFLECTOR="$bin" node --test tests/node/
 }
 
+# The README's entry points work as the first command on a fresh clone.
+step "build: fresh clone" $PY -m unittest discover -s tests/build -t .
 step "unit" ./build/unit-tests "$SHARED"
 step "unit (asan+ubsan)" ./build/asan/unit-tests "$SHARED"
 suites plain build/reflector
