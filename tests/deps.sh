@@ -19,6 +19,11 @@ packages=(
   python3-websockets
   nodejs                 # test clients (Node ws)
   chromium               # tests/browser: headless self-test and the two-tab chat
+  nginx                  # tests/deploy: TLS in front of the relay, deploy/nginx/
+  haproxy                # tests/deploy: TLS and PROXY protocol v2, deploy/haproxy/
+  openssl                # tests/deploy: the test's self-signed certificate
+  systemd                # tests/deploy: systemd-analyze verify deploy/systemd/
+  strace                 # tests/deploy: the relay's system calls against the unit's filter
   npm
   ca-certificates
 )
