@@ -121,13 +121,14 @@ FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CFLAGS  := $(CSTD) $(WARN) -g -O1 $(FUZZ_SAN)
-FUZZ_TARGETS := http ws message proof proxy
+FUZZ_TARGETS := http ws message proof proxy forwarded
 FUZZ_BINS    := $(addprefix build/fuzz/fuzz_,$(FUZZ_TARGETS))
 FUZZ_http_SRC    := relay/http.c
 FUZZ_ws_SRC      := relay/ws.c relay/utf8.c relay/outq.c
 FUZZ_message_SRC := $(PROTO_SRC) relay/utf8.c
 FUZZ_proof_SRC   := $(PROTO_SRC) relay/utf8.c
 FUZZ_proxy_SRC   := relay/proxy_protocol.c relay/addr_text.c
+FUZZ_forwarded_SRC := relay/forwarded.c relay/addr_text.c
 fuzz_obj = $(patsubst %.c,build/fuzz/obj/%.o,$(1))
 
 build/fuzz/obj/%.o: %.c | build/llhttp/include/llhttp.h

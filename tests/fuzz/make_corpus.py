@@ -199,4 +199,23 @@ proxy_seed("v2-short-addresses", v2(0x21, 0x21, TCP4))
 proxy_seed("v2-too-long", V2_SIG + b"\x21\x11\x04\x00" + TCP4)
 proxy_seed("v2-bad-version", v2(0x11, 0x11, TCP4))
 
+# ---------------------------------------------------------------- forwarded
+# byte 0: even for X-Forwarded-For, odd for Forwarded.
+
+
+def forwarded_seed(name, value, rfc7239):
+    write("forwarded", name, bytes([1 if rfc7239 else 0]) + value.encode())
+
+
+forwarded_seed("xff-one", "203.0.113.9", False)
+forwarded_seed("xff-chain", "198.51.100.1, 203.0.113.9, 10.0.0.5", False)
+forwarded_seed("xff-ports", "[2001:db8::1]:4711, 192.0.2.1:80,2001:db8::2", False)
+forwarded_seed("xff-garbage", "unknown, 01.2.3.4,, \t", False)
+forwarded_seed("fwd-one", "for=203.0.113.9", True)
+forwarded_seed("fwd-rfc-example", "for=192.0.2.43, for=198.51.100.17;by=203.0.113.60;proto=http;host=example.com", True)
+forwarded_seed("fwd-quoted-v6", 'For="[2001:db8:cafe::17]:4711"', True)
+forwarded_seed("fwd-hidden", 'for=unknown, for=_gazonk, for="_x:_y"', True)
+forwarded_seed("fwd-escapes", 'for="\\[2001:db8::1\\]";proto=https', True)
+forwarded_seed("fwd-open-quote", 'for="1.2.3.4', True)
+
 print("corpus written to", os.path.join(HERE, "corpus"))
