@@ -44,6 +44,8 @@ CPUS = os.cpu_count() or 1
 # is lifted, nothing else changes.
 TARGET_FLAGS = ["--threads", str(CPUS), "--crypto-threads", str(CPUS), "--key", KEY,
                 "--rate", "1000000", "--register-timeout", "60", "--ping-interval", "120",
+                # Every bench client comes from one address.
+                "--max-registrations-per-ip", "0", "--registration-rate-per-ip", "0",
                 "--log-level", "warn"]
 
 FULL = [

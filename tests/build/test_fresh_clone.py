@@ -19,8 +19,7 @@ import time
 import unittest
 import urllib.request
 
-from . import _LIB  # noqa: F401  (sys.path set-up for relayproc)
-from relayproc import ROOT, free_port
+from tests.lib.relayproc import ROOT, free_port
 
 BUILD_TIMEOUT_S = 600  # a full plain build on a loaded 2-core machine
 

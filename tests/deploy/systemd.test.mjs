@@ -74,9 +74,9 @@ function allowedSyscalls(unitText) {
   return allowed;
 }
 
-// The system calls the relay makes: keygen (ExecStartPre), then a run
-// with the page, two registered clients exchanging envelopes, /healthz, a
-// static file and SIGTERM's drain, all under strace -f.
+// The system calls the relay makes: keygen (ExecStartPre), then a run with
+// ExecStart's flags: two registered clients exchanging envelopes, /healthz,
+// a static file and SIGTERM's drain, all under strace -f.
 async function relaySyscalls() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reflector-strace-'));
   const calls = new Set();
@@ -93,10 +93,14 @@ async function relaySyscalls() {
     assert.equal(keygen.status, 0, keygen.stderr);
     collect(path.join(dir, 'keygen.trace'));
 
+    // ExecStart's own flags, with this test's port, key and web root.
     const port = await freePort();
+    const args = settings(text).get('ExecStart')[0].split(/\s+/).slice(1);
+    const replace = { '--listen': `127.0.0.1:${port}`, '--key': key, '--www': WWW };
+    for (let i = 0; i < args.length; i++) if (replace[args[i]]) args[i + 1] = replace[args[i]];
     const trace = path.join(dir, 'run.trace');
-    const proc = spawn('strace', ['-f', '-qq', '-o', trace, binary(), '--listen', `127.0.0.1:${port}`,
-      '--threads', '2', '--crypto-threads', '2', '--key', key, '--www', WWW], { stdio: 'ignore' });
+    const proc = spawn('strace', ['-f', '-qq', '-o', trace, binary(), ...args, '--threads', '2',
+      '--crypto-threads', '2'], { stdio: 'ignore' });
     const exited = new Promise((r) => proc.once('exit', r));
     try {
       const url = `ws://127.0.0.1:${port}/`;
