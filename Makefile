@@ -1,17 +1,27 @@
 # Reflector build. `make` builds build/reflector; see README.md for the rest.
+#
+# The README's entry points (run, test, bench, bench-quick, fuzz, soak) run
+# `deps` first and everything else in a sub-make: on a fresh machine deps
+# installs what this file names (llhttp's sources, liburing's version in
+# dpkg), so nothing may look at them before it ran. Keep it so: no `:=` with
+# $(shell ...) or $(wildcard ...) of anything deps installs. tests/build/
+# checks it.
 CC       ?= gcc
 SHARED   ?= ../shared
 VERSION  := 0.1.0
-LIBURING_VERSION := $(shell dpkg-query -W -f='$${Version}' liburing-dev 2>/dev/null | cut -d- -f1)
+# Asked of dpkg once, on first use: in the sub-make that compiles, after deps.
+LIBURING_VERSION = $(eval LIBURING_VERSION := $(shell dpkg-query -W -f='$${Version}' liburing-dev 2>/dev/null | cut -d- -f1))$(LIBURING_VERSION)
 CSTD     := -std=gnu11
 WARN     := -Wall -Wextra -Werror
 OPT      ?= -O2 -g
 CPPFLAGS += -D_GNU_SOURCE -DREFLECTOR_VERSION='"$(VERSION)"' -DLIBURING_VERSION='"$(LIBURING_VERSION)"' -Iproto -Irelay -Ibuild/llhttp/include
 CFLAGS   += $(CSTD) $(WARN) $(OPT) -pthread
-LDLIBS   := -luring -lwslay -lmbedtls -lmbedx509 -lmbedcrypto -lxxhash -lck -lpthread
+# Each object's header dependencies, written by the compiler beside it (.d).
+DEPFLAGS := -MMD -MP
+LDLIBS   := -luring -lwslay -lmbedtls -lmbedx509 -lmbedcrypto -lxxhash -lpthread
 
-LLHTTP_SRC := /usr/share/llhttp
-LLHTTP_INC := /usr/share/include/llhttp
+LLHTTP_SRC ?= /usr/share/llhttp
+LLHTTP_INC ?= /usr/share/include/llhttp
 
 PROTO_SRC  := $(sort $(wildcard proto/*.c))
 RELAY_MAIN := relay/main.c
@@ -30,13 +40,15 @@ UNIT_SRC   := $(filter-out tests/unit/fake_runtime.c tests/unit/test_session.c t
                            tests/unit/fake_io.c tests/unit/test_runtime.c,$(sort $(wildcard tests/unit/*.c)))
 
 # One object tree per build flavour: plain, asan (ASan+UBSan), tsan.
+# llhttp.h is order-only: the first build needs the copy; later ones know
+# from the .d files which objects include it.
 define flavour
 $(1)_DIR   := build/$(if $(filter plain,$(1)),obj,$(1))
 $(1)_LLHTTP := $$(addprefix $$($(1)_DIR)/llhttp/,llhttp.o api.o http.o)
 $(1)_LIBOBJ := $$(patsubst %.c,$$($(1)_DIR)/%.o,$(PROTO_SRC) $(RELAY_SRC)) $$($(1)_LLHTTP)
-$$($(1)_DIR)/%.o: %.c $(wildcard proto/*.h relay/*.h tests/unit/*.h) build/llhttp/include/llhttp.h
+$$($(1)_DIR)/%.o: %.c | build/llhttp/include/llhttp.h
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(CPPFLAGS) $$(CFLAGS) $(2) -c $$< -o $$@
+	$$(CC) $$(CPPFLAGS) $$(DEPFLAGS) $$(CFLAGS) $(2) -c $$< -o $$@
 $$($(1)_DIR)/llhttp/%.o: $(LLHTTP_SRC)/%.c build/llhttp/include/llhttp.h
 	@mkdir -p $$(dir $$@)
 	$$(CC) $(CSTD) $(OPT) -w $(2) -Ibuild/llhttp/include -c $$< -o $$@
@@ -49,7 +61,7 @@ $(eval $(call flavour,plain,))
 $(eval $(call flavour,asan,$(ASAN_FLAGS)))
 $(eval $(call flavour,tsan,$(TSAN_FLAGS)))
 
-.PHONY: all deps run test unit clean sanitizers
+.PHONY: all unit clean sanitizers
 all: build/reflector build/unit-tests build/session-tests build/runtime-tests build/reflector-bench
 
 build/llhttp/include/llhttp.h: $(LLHTTP_INC)/llhttp.h
@@ -83,19 +95,27 @@ sanitizers: build/asan/reflector build/asan/unit-tests build/asan/session-tests 
             build/tsan/reflector \
             build/tsan/session-tests
 
+# ---- entry points: deps, then the rest in a sub-make (see the top).
+# DEPS and RUN_ARGS are there for tests/build/, which stands in for deps.
+DEPS     ?= ./tests/deps.sh
+RUN_ARGS ?= --listen 127.0.0.1:8080 --www build/www
+SUBMAKE  := $(MAKE) --no-print-directory
+.PHONY: deps run test
 deps:
-	@./tests/deps.sh
+	@$(DEPS)
 
-run: deps build/reflector www
-	./build/reflector --listen 127.0.0.1:8080 --www build/www
+run: deps
+	$(SUBMAKE) build/reflector www
+	./build/reflector $(RUN_ARGS)
+
+test: deps
+	$(SUBMAKE) all sanitizers www
+	SHARED=$(SHARED) ./tests/run.sh
 
 unit: build/unit-tests build/session-tests build/runtime-tests
 	./build/unit-tests $(SHARED)
 	./build/session-tests $(SHARED)
 	./build/runtime-tests
-
-test: deps all sanitizers www
-	SHARED=$(SHARED) ./tests/run.sh
 
 clean:
 	rm -rf build
@@ -127,32 +147,32 @@ FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CFLAGS  := $(CSTD) $(WARN) -g -O1 $(FUZZ_SAN)
-FUZZ_TARGETS := http ws message proof
+FUZZ_TARGETS := http ws message proof proxy forwarded
 FUZZ_BINS    := $(addprefix build/fuzz/fuzz_,$(FUZZ_TARGETS))
 FUZZ_http_SRC    := relay/http.c
 FUZZ_ws_SRC      := relay/ws.c relay/utf8.c relay/outq.c
 FUZZ_message_SRC := $(PROTO_SRC) relay/utf8.c
 FUZZ_proof_SRC   := $(PROTO_SRC) relay/utf8.c
+FUZZ_proxy_SRC   := relay/proxy_protocol.c relay/addr_text.c
+FUZZ_forwarded_SRC := relay/forwarded.c relay/addr_text.c
 fuzz_obj = $(patsubst %.c,build/fuzz/obj/%.o,$(1))
 
-build/fuzz/obj/%.o: %.c $(wildcard proto/*.h relay/*.h) build/llhttp/include/llhttp.h
+build/fuzz/obj/%.o: %.c | build/llhttp/include/llhttp.h
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+	$(FUZZ_CC) $(CPPFLAGS) $(DEPFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
 build/fuzz/obj/llhttp/%.o: $(LLHTTP_SRC)/%.c build/llhttp/include/llhttp.h
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(CSTD) -g -O1 -w $(FUZZ_SAN) -fsanitize=fuzzer-no-link -Ibuild/llhttp/include -c $< -o $@
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(wildcard proto/*.h relay/*.h) build/llhttp/include/llhttp.h
-	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(CPPFLAGS) -Itests/fuzz $(FUZZ_CFLAGS) -fsanitize=fuzzer $< $(filter %.o,$^) -o $@ $(LDLIBS)
-build/fuzz/fuzz_http: $(call fuzz_obj,$(FUZZ_http_SRC)) $(addprefix build/fuzz/obj/llhttp/,llhttp.o api.o http.o)
-build/fuzz/fuzz_ws: $(call fuzz_obj,$(FUZZ_ws_SRC))
-build/fuzz/fuzz_message: $(call fuzz_obj,$(FUZZ_message_SRC))
-build/fuzz/fuzz_proof: $(call fuzz_obj,$(FUZZ_proof_SRC))
+# Each target: tests/fuzz/fuzz_<target>.c and its FUZZ_<target>_SRC.
+$(foreach t,$(FUZZ_TARGETS),$(eval build/fuzz/fuzz_$(t): $(call fuzz_obj,tests/fuzz/fuzz_$(t).c $(FUZZ_$(t)_SRC))))
+build/fuzz/fuzz_http: $(addprefix build/fuzz/obj/llhttp/,llhttp.o api.o http.o)
+$(FUZZ_BINS):
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ -o $@ $(LDLIBS)
 
 .PHONY: fuzz fuzz-build
 fuzz-build: $(FUZZ_BINS)
 fuzz: deps
-	$(MAKE) --no-print-directory fuzz-build
+	$(SUBMAKE) fuzz-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) ./tests/fuzz/run.sh $(FUZZ_TARGETS)
 
 # ---- soak (tests/soak/): mixed traffic with connection churn against
@@ -162,7 +182,7 @@ SOAK_SECONDS ?= 600
 REFLECTOR    ?= build/reflector
 .PHONY: soak
 soak: deps
-	$(MAKE) --no-print-directory $(REFLECTOR)
+	$(SUBMAKE) $(REFLECTOR)
 	REFLECTOR=$(REFLECTOR) SOAK_SECONDS=$(SOAK_SECONDS) /usr/bin/python3 -m tests.soak.soak
 
 # ---- benchmarks (bench/): the load generator and the Node baseline peer.
@@ -170,14 +190,17 @@ soak: deps
 # checks in under a minute that the harness works, with no speed assertion.
 BENCH_SRC := $(addprefix bench/,main.c opts.c probe.c keys.c hist.c frame.c loop.c reg_client.c errs.c \
                scenario.c sc_route.c sc_register.c sc_idle.c report.c ecdh_rate.c)
-build/obj/bench/%.o: bench/%.c $(wildcard proto/*.h bench/*.h)
-	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 build/reflector-bench: $(patsubst %.c,build/obj/%.o,$(PROTO_SRC) $(BENCH_SRC))
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
 .PHONY: bench bench-quick
-bench: deps build/reflector build/reflector-bench
+bench: deps
+	$(SUBMAKE) build/reflector build/reflector-bench
 	/usr/bin/python3 bench/compare.py
-bench-quick: build/reflector build/reflector-bench
+bench-quick: deps
+	$(SUBMAKE) build/reflector build/reflector-bench
 	/usr/bin/python3 bench/compare.py --quick
+
+# Header dependencies of the objects built so far, written by -MMD -MP beside
+# each object (none on a first build, when every object is built anyway).
+-include $(wildcard $(addsuffix *.d,build/*/ build/*/*/ build/*/*/*/ build/*/*/*/*/))

@@ -11,7 +11,6 @@ packages=(
   libwslay-dev           # WebSocket framing
   libmbedtls-dev         # SHA-1/base64 for the handshake, P-521, AES
   libxxhash-dev          # owner shard of a signature
-  libck-dev              # Concurrency Kit
   libjsmn-dev            # JSON tokens
   node-llhttp            # llhttp's C sources: the HTTP request parser
   clang                  # make fuzz: libFuzzer targets
@@ -20,6 +19,11 @@ packages=(
   python3-websockets
   nodejs                 # test clients (Node ws)
   chromium               # tests/browser: headless self-test and the two-tab chat
+  nginx                  # tests/deploy: TLS in front of the relay, deploy/nginx/
+  haproxy                # tests/deploy: TLS and PROXY protocol v2, deploy/haproxy/
+  openssl                # tests/deploy: the test's self-signed certificate
+  systemd                # tests/deploy: systemd-analyze verify deploy/systemd/
+  strace                 # tests/deploy: the relay's system calls against the unit's filter
   npm
   ca-certificates
 )

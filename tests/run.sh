@@ -62,6 +62,8 @@ suites() {
   step "$flavour: node clients" env REFLECTOR="$bin" node --test tests/node/
 }
 
+# The README's entry points work as the first command on a fresh clone.
+step "build: fresh clone" $PY -m unittest discover -s tests/build -t .
 step "unit" ./build/unit-tests "$SHARED"
 step "unit (asan+ubsan)" ./build/asan/unit-tests "$SHARED"
 # The runtime over a fake IO backend, with an echo handler for the protocol.
@@ -76,6 +78,9 @@ suites plain build/reflector
 # then the demo page in headless Chromium against the plain build.
 step "client: mock transport" node --test proto/js/test/
 step "plain: browser" env REFLECTOR=build/reflector node --test tests/browser/
+# deploy/: nginx and HAProxy from its files in front of the plain build,
+# over TLS; the systemd unit and the sysctl file checked.
+step "plain: deploy" env REFLECTOR=build/reflector node --test tests/deploy/
 # Hostile clients (tests/hostile/): the plain build only, about a minute and a half.
 step "plain: hostile" env REFLECTOR=build/reflector $PY -m unittest discover -s tests/hostile -t .
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \

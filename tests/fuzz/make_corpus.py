@@ -157,4 +157,65 @@ for case in vectors["cases"]:
     t1 = (case["t1"] - T1_BASE) & 15
     write("proof", case["name"], bytes([t1]) + b"\xff".join(fields))
 
+# ---------------------------------------------------------------- proxy
+# byte 0: the reader's piece size (1 + byte % 64), bytes 1-2: the cut offset.
+
+V2_SIG = b"\x0d\x0a\x0d\x0a\x00\x0d\x0a\x51\x55\x49\x54\x0a"
+
+
+def proxy_seed(name, header, rest=b"GET / HTTP/1.1\r\n\r\n", piece=0, cut=None):
+    if isinstance(header, str):
+        header = header.encode()
+    data = header + rest
+    c = len(header) // 2 if cut is None else cut
+    write("proxy", name, bytes([piece]) + struct.pack("<H", c & 0xFFFF) + data)
+
+
+def v2(ver_cmd, fam, body):
+    return V2_SIG + bytes([ver_cmd, fam]) + struct.pack(">H", len(body)) + body
+
+
+TCP4 = bytes([192, 0, 2, 1, 198, 51, 100, 2]) + struct.pack(">HH", 51000, 443)
+TCP6 = bytes(range(16)) + bytes(range(16, 32)) + struct.pack(">HH", 4660, 80)
+
+proxy_seed("v1-tcp4", "PROXY TCP4 192.0.2.1 198.51.100.2 51000 443\r\n")
+proxy_seed("v1-tcp6", "PROXY TCP6 2001:db8::1 ::ffff:192.0.2.2 1 65535\r\n", piece=3)
+proxy_seed("v1-unknown", "PROXY UNKNOWN\r\n")
+proxy_seed("v1-unknown-longest", "PROXY UNKNOWN " + ":".join(["ffff"] * 8) + " " + ":".join(["ffff"] * 8)
+           + " 65535 65535\r\n", piece=63)
+proxy_seed("v1-leading-zero", "PROXY TCP4 192.0.2.01 198.51.100.2 1 2\r\n")
+proxy_seed("v1-lf-only", "PROXY TCP4 192.0.2.1 198.51.100.2 1 2\n")
+proxy_seed("not-proxy", "", rest=b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+proxy_seed("v2-tcp4", v2(0x21, 0x11, TCP4), piece=1)
+proxy_seed("v2-tcp6", v2(0x21, 0x21, TCP6), piece=7)
+proxy_seed("v2-local", v2(0x20, 0x00, b""))
+proxy_seed("v2-local-with-addresses", v2(0x20, 0x11, TCP4))
+proxy_seed("v2-unspec", v2(0x21, 0x00, b"abcd"))
+proxy_seed("v2-unix", v2(0x21, 0x31, b"/tmp/a".ljust(108, b"\0") + b"/tmp/b".ljust(108, b"\0")))
+proxy_seed("v2-udp4", v2(0x21, 0x12, TCP4))
+proxy_seed("v2-tlvs", v2(0x21, 0x11, TCP4 + b"\x01\x00\x02h2" + b"\x04\x00\x03\0\0\0" + b"\x20\x00\x05\x01\0\0\0\0"))
+proxy_seed("v2-tlv-overrun", v2(0x21, 0x11, TCP4 + b"\x01\x00\x09h2"))
+proxy_seed("v2-short-addresses", v2(0x21, 0x21, TCP4))
+proxy_seed("v2-too-long", V2_SIG + b"\x21\x11\x04\x00" + TCP4)
+proxy_seed("v2-bad-version", v2(0x11, 0x11, TCP4))
+
+# ---------------------------------------------------------------- forwarded
+# byte 0: even for X-Forwarded-For, odd for Forwarded.
+
+
+def forwarded_seed(name, value, rfc7239):
+    write("forwarded", name, bytes([1 if rfc7239 else 0]) + value.encode())
+
+
+forwarded_seed("xff-one", "203.0.113.9", False)
+forwarded_seed("xff-chain", "198.51.100.1, 203.0.113.9, 10.0.0.5", False)
+forwarded_seed("xff-ports", "[2001:db8::1]:4711, 192.0.2.1:80,2001:db8::2", False)
+forwarded_seed("xff-garbage", "unknown, 01.2.3.4,, \t", False)
+forwarded_seed("fwd-one", "for=203.0.113.9", True)
+forwarded_seed("fwd-rfc-example", "for=192.0.2.43, for=198.51.100.17;by=203.0.113.60;proto=http;host=example.com", True)
+forwarded_seed("fwd-quoted-v6", 'For="[2001:db8:cafe::17]:4711"', True)
+forwarded_seed("fwd-hidden", 'for=unknown, for=_gazonk, for="_x:_y"', True)
+forwarded_seed("fwd-escapes", 'for="\\[2001:db8::1\\]";proto=https', True)
+forwarded_seed("fwd-open-quote", 'for="1.2.3.4', True)
+
 print("corpus written to", os.path.join(HERE, "corpus"))

@@ -3,18 +3,20 @@
 # seed corpus in a temporary directory (the repository is never written).
 # Prints each target's executions; exits non-zero on any crash, leak,
 # sanitizer report or timeout, leaving the input in build/fuzz/artifacts/.
-# Usage: tests/fuzz/run.sh [http ws message proof]
+# Usage: tests/fuzz/run.sh [http ws message proof proxy forwarded]
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 SECONDS_EACH=${FUZZ_SECONDS:-60}
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(http ws message proof)
+[ ${#targets[@]} -gt 0 ] || targets=(http ws message proof proxy forwarded)
 artifacts=build/fuzz/artifacts
 mkdir -p "$artifacts"
 # Largest input per target: a request head a little over the 8 KiB limit;
 # frames around the 4 KiB buffer wslay reads into; one message over the
-# default 4096-byte limit; register3 fields at their limits.
-declare -A max_len=([http]=9000 [ws]=8192 [message]=5000 [proof]=4000)
+# default 4096-byte limit; register3 fields at their limits; a PROXY
+# header a little over its 1024-byte limit, with 3 bytes of settings; a
+# forwarding header as long as the relay's request head allows.
+declare -A max_len=([http]=9000 [ws]=8192 [message]=5000 [proof]=4000 [proxy]=1100 [forwarded]=4097)
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:quarantine_size_mb=64:malloc_context_size=20}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 failed=()

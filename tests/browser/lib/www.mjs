@@ -49,9 +49,11 @@ export function serveStatic(dir) {
 }
 
 // The README's operator command: the DOM after a 10 s virtual-time budget.
-export function dumpDom(url, { budgetMs = 10000, timeoutMs = 60000 } = {}) {
+// extraFlags: more Chromium flags for this run only.
+export function dumpDom(url, { budgetMs = 10000, timeoutMs = 60000, extraFlags = [] } = {}) {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'reflector-chromium-'));
-  const args = [...CHROMIUM_FLAGS, `--user-data-dir=${profile}`, `--virtual-time-budget=${budgetMs}`, '--dump-dom', url];
+  const args = [...CHROMIUM_FLAGS, ...extraFlags, `--user-data-dir=${profile}`, `--virtual-time-budget=${budgetMs}`,
+    '--dump-dom', url];
   return new Promise((resolve, reject) => {
     execFile(CHROMIUM, args, { timeout: timeoutMs, maxBuffer: 8 << 20 }, (err, stdout, stderr) => {
       fs.rmSync(profile, { recursive: true, force: true });
