@@ -139,12 +139,13 @@ soak: deps
 	$(MAKE) --no-print-directory $(REFLECTOR)
 	REFLECTOR=$(REFLECTOR) SOAK_SECONDS=$(SOAK_SECONDS) /usr/bin/python3 tests/soak/soak.py
 
-# ---- benchmarks (bench/): the load generator and the Node baseline peer.
-# `make bench` compares relay and peer (about 5 minutes); `make bench-quick`
-# checks in under a minute that the harness works, with no speed assertion.
-BENCH_SRC := $(addprefix bench/,main.c opts.c probe.c keys.c hist.c frame.c loop.c reg_client.c errs.c \
-               scenario.c sc_route.c sc_register.c sc_idle.c report.c ecdh_rate.c)
-build/obj/bench/%.o: bench/%.c $(wildcard proto/*.h bench/*.h)
+# ---- benchmarks (bench/): the load generator (bench/loadgen), the Node
+# baseline peer (bench/peer) and the drivers (bench/driver).
+# `make bench` compares relay and peer (under 10 minutes) and draws the chart;
+# `make bench-quick` checks in well under a minute that the harness works,
+# with no speed assertion. Both install what they need first (deps).
+BENCH_SRC := $(sort $(wildcard bench/loadgen/*.c))
+build/obj/bench/%.o: bench/%.c $(wildcard proto/*.h bench/loadgen/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 build/reflector-bench: $(patsubst %.c,build/obj/%.o,$(PROTO_SRC) $(BENCH_SRC))
@@ -152,6 +153,6 @@ build/reflector-bench: $(patsubst %.c,build/obj/%.o,$(PROTO_SRC) $(BENCH_SRC))
 
 .PHONY: bench bench-quick
 bench: deps build/reflector build/reflector-bench
-	/usr/bin/python3 bench/compare.py
-bench-quick: build/reflector build/reflector-bench
-	/usr/bin/python3 bench/compare.py --quick
+	/usr/bin/python3 bench/driver/compare.py
+bench-quick: deps build/reflector build/reflector-bench
+	/usr/bin/python3 bench/driver/compare.py --quick
