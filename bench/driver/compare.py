@@ -99,10 +99,12 @@ def run_bench(target, args, strict):
 
 def add_counters(results, counters):
     """The target's syscalls per envelope over its life (a fresh target per
-    run: set-up and warm-up included), from the counters it logged."""
+    run: set-up and warm-up included), from the counters it logged; all of
+    them are kept with the results, for reading a strange run afterwards."""
     counters = counters or {}
     sys_n, env_n = counters.get("syscalls"), counters.get("envelopes_delivered")
     for r in results:
+        r["target_counters"] = counters
         r["syscalls"] = sys_n
         r["target_envelopes_delivered"] = env_n
         r["syscalls_per_envelope"] = sys_n / env_n if sys_n is not None and env_n else None
