@@ -71,7 +71,7 @@ QUICK = [
     ("register", ["register", "--reg-inflight", "8"] + QUICK_WINDOW, {}),
     ("mixed", ["mixed", "--clients", "20", "--size", "256", "--rate", "2000", "--reg-inflight", "8"] + QUICK_WINDOW,
      {}),
-    ("idle", ["idle", "--clients", "200", "--duration", "1"], {}),
+    ("idle", ["idle", "--clients", "100", "--duration", "0.5"], {}),
     ("cross-2", ["route", "--clients", "20", "--window", "8", "--size", "256", "--pattern", "cross", "--shards", "2"]
      + QUICK_WINDOW, {"--threads": "2"}),
 ]
@@ -111,6 +111,7 @@ def add_counters(results, counters):
 
 
 def one(label, target_name, args, flags, strict, run):
+    began = time.monotonic()
     try:
         target = Target(target_name, flags)
     except RuntimeError as e:
@@ -125,7 +126,8 @@ def one(label, target_name, args, flags, strict, run):
     lines = table.strip().splitlines()
     row = lines[1] if len(lines) > 1 else "(no table)"
     spe = results[0].get("syscalls_per_envelope") if results else None
-    print(f"[run {run}] {label:<11} {row}  sys/msg {'-' if spe is None else f'{spe:.4f}'}", flush=True)
+    print(f"[run {run}] {label:<11} {row}  sys/msg {'-' if spe is None else f'{spe:.4f}'}  "
+          f"({time.monotonic() - began:.1f} s)", flush=True)
     for extra in lines[2:]:
         print(f"[run {run}] {'':<11} {extra}", flush=True)
     problems = []
