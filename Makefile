@@ -16,7 +16,14 @@ LLHTTP_INC := /usr/share/include/llhttp
 PROTO_SRC  := $(sort $(wildcard proto/*.c))
 RELAY_MAIN := relay/main.c
 RELAY_SRC  := $(filter-out $(RELAY_MAIN),$(sort $(wildcard relay/*.c)))
-UNIT_SRC   := $(sort $(wildcard tests/unit/*.c))
+# The protocol layer; test_session.c links it over a fake runtime
+# (tests/unit/fake_runtime.c) instead of the real one.
+SESSION_SRC := relay/session.c relay/registration.c relay/route.c relay/registry.c relay/crypto_pool.c
+SESSION_TEST_SRC := tests/unit/main.c tests/unit/vectors.c tests/unit/fake_runtime.c tests/unit/test_session.c \
+                    tests/unit/test_crypto_pool.c \
+                    $(PROTO_SRC) $(SESSION_SRC) relay/config.c relay/log.c relay/clock.c
+UNIT_SRC   := $(filter-out tests/unit/fake_runtime.c tests/unit/test_session.c tests/unit/test_crypto_pool.c,\
+                            $(sort $(wildcard tests/unit/*.c)))
 
 # One object tree per build flavour: plain, asan (ASan+UBSan), tsan.
 define flavour
@@ -39,7 +46,7 @@ $(eval $(call flavour,asan,$(ASAN_FLAGS)))
 $(eval $(call flavour,tsan,$(TSAN_FLAGS)))
 
 .PHONY: all deps run test unit clean sanitizers
-all: build/reflector build/unit-tests build/reflector-bench
+all: build/reflector build/unit-tests build/session-tests build/reflector-bench
 
 build/llhttp/include/llhttp.h: $(LLHTTP_INC)/llhttp.h
 	@mkdir -p $(dir $@)
@@ -50,6 +57,13 @@ build/reflector: $(plain_LIBOBJ) build/obj/relay/main.o
 build/unit-tests: $(plain_LIBOBJ) $(patsubst %.c,build/obj/%.o,$(UNIT_SRC))
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
+build/session-tests: $(patsubst %.c,build/obj/%.o,$(SESSION_TEST_SRC))
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+build/asan/session-tests: $(patsubst %.c,build/asan/%.o,$(SESSION_TEST_SRC))
+	$(CC) $(CFLAGS) -fsanitize=address,undefined $^ -o $@ $(LDLIBS)
+build/tsan/session-tests: $(patsubst %.c,build/tsan/%.o,$(SESSION_TEST_SRC))
+	$(CC) $(CFLAGS) -fsanitize=thread $^ -o $@ $(LDLIBS)
+
 build/asan/reflector: $(asan_LIBOBJ) build/asan/relay/main.o
 	$(CC) $(CFLAGS) -fsanitize=address,undefined $^ -o $@ $(LDLIBS)
 build/asan/unit-tests: $(asan_LIBOBJ) $(patsubst %.c,build/asan/%.o,$(UNIT_SRC))
@@ -57,7 +71,8 @@ build/asan/unit-tests: $(asan_LIBOBJ) $(patsubst %.c,build/asan/%.o,$(UNIT_SRC))
 build/tsan/reflector: $(tsan_LIBOBJ) build/tsan/relay/main.o
 	$(CC) $(CFLAGS) -fsanitize=thread $^ -o $@ $(LDLIBS)
 
-sanitizers: build/asan/reflector build/asan/unit-tests build/tsan/reflector
+sanitizers: build/asan/reflector build/asan/unit-tests build/asan/session-tests build/tsan/reflector \
+            build/tsan/session-tests
 
 deps:
 	@./tests/deps.sh
@@ -65,8 +80,9 @@ deps:
 run: deps build/reflector www
 	./build/reflector --listen 127.0.0.1:8080 --www build/www
 
-unit: build/unit-tests
+unit: build/unit-tests build/session-tests
 	./build/unit-tests $(SHARED)
+	./build/session-tests $(SHARED)
 
 test: deps all sanitizers www
 	SHARED=$(SHARED) ./tests/run.sh
@@ -137,7 +153,7 @@ REFLECTOR    ?= build/reflector
 .PHONY: soak
 soak: deps
 	$(MAKE) --no-print-directory $(REFLECTOR)
-	REFLECTOR=$(REFLECTOR) SOAK_SECONDS=$(SOAK_SECONDS) /usr/bin/python3 tests/soak/soak.py
+	REFLECTOR=$(REFLECTOR) SOAK_SECONDS=$(SOAK_SECONDS) /usr/bin/python3 -m tests.soak.soak
 
 # ---- benchmarks (bench/): the load generator (bench/loadgen), the Node
 # baseline peer (bench/peer) and the drivers (bench/driver).

@@ -1,13 +1,9 @@
 #include "server_key.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <mbedtls/asn1write.h>
 #include <mbedtls/ecp.h>
@@ -17,8 +13,6 @@
 #include <mbedtls/platform_util.h>
 
 #include "rng.h"
-
-#define KEY_FILE_MAX 65536 /* a P-521 key file is under 400 bytes */
 
 static int fail(char *err, size_t errlen, const char *fmt, ...) {
     va_list ap;
@@ -103,52 +97,9 @@ bad:
     return -1;
 }
 
-int server_key_parse_pem(struct server_key *k, const char *pem, size_t len, char *err,
+int server_key_parse_pem(struct server_key *k, const char *pem, size_t len, const char *what, char *err,
                          size_t errlen) {
-    return parse_key(k, pem, len, "server key", err, errlen);
-}
-
-/* Reads a whole small file into a fresh buffer; NULL with *error set. */
-static char *read_small_file(const char *path, size_t *len, int *error) {
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        *error = errno;
-        return NULL;
-    }
-    char *buf = malloc(KEY_FILE_MAX + 1);
-    size_t n = 0;
-    *error = buf ? 0 : ENOMEM;
-    while (!*error) {
-        ssize_t r = read(fd, buf + n, KEY_FILE_MAX + 1 - n);
-        if (r == 0) break;
-        if (r < 0) {
-            if (errno != EINTR) *error = errno;
-            continue;
-        }
-        n += (size_t)r;
-        if (n > KEY_FILE_MAX) *error = EFBIG;
-    }
-    close(fd);
-    if (*error && buf) {
-        mbedtls_platform_zeroize(buf, n);
-        free(buf);
-        return NULL;
-    }
-    *len = n;
-    return buf;
-}
-
-int server_key_load(struct server_key *k, const char *path, char *err, size_t errlen) {
-    size_t len;
-    int error;
-    char *buf = read_small_file(path, &len, &error);
-    if (!buf) return fail(err, errlen, "key file %s: cannot read: %s", path, strerror(error));
-    char what[512];
-    snprintf(what, sizeof what, "key file %s", path);
-    int rc = parse_key(k, buf, len, what, err, errlen);
-    mbedtls_platform_zeroize(buf, len);
-    free(buf);
-    return rc;
+    return parse_key(k, pem, len, what ? what : "server key", err, errlen);
 }
 
 int server_key_generate(struct server_key *k) {
@@ -205,51 +156,16 @@ static int write_pkcs8_der(const struct server_key *k, unsigned char *buf, size_
     return ret;
 }
 
-static int write_all(int fd, const char *p, size_t n) {
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-int server_key_write(const struct server_key *k, const char *path, char *err, size_t errlen) {
+int server_key_private_pem(const struct server_key *k, char *pem, size_t cap) {
     unsigned char der[1024];
-    char pem[2048];
     size_t pem_len = 0;
-    int rc = -1;
     int n = write_pkcs8_der(k, der, sizeof der);
-    if (n <= 0 ||
-        mbedtls_pem_write_buffer("-----BEGIN PRIVATE KEY-----\n", "-----END PRIVATE KEY-----\n",
-                                 der + sizeof der - n, (size_t)n, (unsigned char *)pem,
-                                 sizeof pem, &pem_len) != 0) {
-        fail(err, errlen, "key file %s: cannot encode the key", path);
-        goto out;
-    }
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-    if (fd < 0) {
-        fail(err, errlen, "key file %s: cannot create: %s", path, strerror(errno));
-        goto out;
-    }
-    /* pem_len counts the NUL terminator, which does not belong in the file. */
-    if (write_all(fd, pem, pem_len - 1) != 0 || fsync(fd) != 0) {
-        fail(err, errlen, "key file %s: cannot write: %s", path, strerror(errno));
-        close(fd);
-        unlink(path);
-        goto out;
-    }
-    if (close(fd) != 0) {
-        fail(err, errlen, "key file %s: cannot write: %s", path, strerror(errno));
-        unlink(path);
-        goto out;
-    }
-    rc = 0;
-out:
+    int rc = n > 0 && mbedtls_pem_write_buffer("-----BEGIN PRIVATE KEY-----\n", "-----END PRIVATE KEY-----\n",
+                                               der + sizeof der - n, (size_t)n, (unsigned char *)pem, cap,
+                                               &pem_len) == 0
+                 ? (int)pem_len - 1 /* pem_len counts the NUL */
+                 : -1;
     mbedtls_platform_zeroize(der, sizeof der);
-    mbedtls_platform_zeroize(pem, sizeof pem);
     return rc;
 }
 

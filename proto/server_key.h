@@ -23,18 +23,18 @@ struct server_key {
     char sig[SIG_LEN + 1];
 };
 
-/* Each returns 0, or -1 with a one-line reason in err (naming the file
- * where there is one); on -1 there is nothing to free. Accepted: PKCS#8
- * "PRIVATE KEY" or SEC1 "EC PRIVATE KEY", unencrypted, on P-521, whose
- * public point (when present) matches the private scalar. */
-int server_key_load(struct server_key *k, const char *path, char *err, size_t errlen);
-int server_key_parse_pem(struct server_key *k, const char *pem, size_t len, char *err,
+/* Each returns 0, or -1 with a one-line reason in err, which starts with
+ * `what` (e.g. "key file PATH"; NULL: "server key"); on -1 there is
+ * nothing to free. Accepted: PKCS#8 "PRIVATE KEY" or SEC1 "EC PRIVATE
+ * KEY", unencrypted, on P-521, whose public point (when present) matches
+ * the private scalar. Reading and writing files is relay/key_file.c's. */
+int server_key_parse_pem(struct server_key *k, const char *pem, size_t len, const char *what, char *err,
                          size_t errlen);
 int server_key_generate(struct server_key *k);
 
-/* Writes the private key as PKCS#8 PEM to a new file (O_EXCL, mode 0600);
- * an existing file is an error, never overwritten. */
-int server_key_write(const struct server_key *k, const char *path, char *err, size_t errlen);
+/* The private key as PKCS#8 PEM into pem: its length, or -1. The caller
+ * zeroes pem after use. */
+int server_key_private_pem(const struct server_key *k, char *pem, size_t cap);
 
 /* SPKI PEM, "-----BEGIN PUBLIC KEY-----", \n line breaks, no final
  * newline: the form webcryptobox exports and the vectors hold. */

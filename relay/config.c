@@ -27,6 +27,10 @@ static void config_defaults(struct config *cfg) {
     cfg->rate = 1000;
     cfg->max_queued = 1u << 20;
     cfg->slow_consumer_s = 10;
+    cfg->max_pending_registrations = 4096;
+    cfg->max_registrations_per_ip = 64;
+    cfg->registration_rate_per_ip = 100;
+    cfg->max_crossing = 4u << 20;
     cfg->log_level = LOG_INFO;
 }
 
@@ -42,6 +46,13 @@ void config_usage(FILE *out) {
           "  --rate N                 envelopes per second per sender, bursts of 2N (default 1000)\n"
           "  --max-queued BYTES       unsent bytes per connection before RECIPIENT_BACKLOGGED (default 1048576)\n"
           "  --slow-consumer-timeout S  over --max-queued this long: closed (default 10)\n"
+          "  --max-pending-registrations N  proofs waiting for a crypto thread; more: register4 BUSY (default 4096)\n"
+          "  --max-registrations-per-ip N   proofs queued or computing per client address; more: BUSY;\n"
+          "                           0: no limit (default 64)\n"
+          "  --registration-rate-per-ip N   proofs per second per client address, bursts of 2N; more: BUSY;\n"
+          "                           0: no limit (default 100)\n"
+          "  --max-crossing BYTES     bytes waiting to cross from one shard to the others; more:\n"
+          "                           RECIPIENT_BACKLOGGED (default 4194304)\n"
           "  --www DIR                serve static files from DIR (default: none)\n"
           "  --key FILE               server P-521 key, PKCS#8 PEM (default: a fresh key per run)\n"
           "  --max-message BYTES      largest WebSocket message accepted (default 4096)\n"
@@ -115,6 +126,7 @@ enum opt_id {
     OPT_LISTEN = 256, OPT_THREADS, OPT_WWW, OPT_KEY, OPT_MAX_MESSAGE, OPT_MAX_CONNS,
     OPT_PING_INTERVAL, OPT_HANDSHAKE_TIMEOUT, OPT_DRAIN_TIMEOUT, OPT_LOG_LEVEL,
     OPT_HELP, OPT_VERSION, OPT_CRYPTO_THREADS, OPT_REGISTER_TIMEOUT, OPT_ON_DUPLICATE, OPT_RATE, OPT_MAX_QUEUED, OPT_SLOW_CONSUMER, OPT_MAX_CONNS_PER_IP,
+    OPT_MAX_PENDING_REGISTRATIONS, OPT_MAX_REGISTRATIONS_PER_IP, OPT_REGISTRATION_RATE_PER_IP, OPT_MAX_CROSSING,
 };
 
 static const struct option options[] = {
@@ -135,6 +147,10 @@ static const struct option options[] = {
     {"max-queued", required_argument, NULL, OPT_MAX_QUEUED},
     {"slow-consumer-timeout", required_argument, NULL, OPT_SLOW_CONSUMER},
     {"max-conns-per-ip", required_argument, NULL, OPT_MAX_CONNS_PER_IP},
+    {"max-pending-registrations", required_argument, NULL, OPT_MAX_PENDING_REGISTRATIONS},
+    {"max-registrations-per-ip", required_argument, NULL, OPT_MAX_REGISTRATIONS_PER_IP},
+    {"registration-rate-per-ip", required_argument, NULL, OPT_REGISTRATION_RATE_PER_IP},
+    {"max-crossing", required_argument, NULL, OPT_MAX_CROSSING},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -191,6 +207,26 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv) {
         case OPT_MAX_CONNS_PER_IP:
             if (parse_uint(optarg, 0, 10000000, &v)) return bad_value("max-conns-per-ip", optarg, "want 0..10000000");
             cfg->max_conns_per_ip = (unsigned)v;
+            break;
+        case OPT_MAX_PENDING_REGISTRATIONS:
+            if (parse_uint(optarg, 1, 1000000, &v))
+                return bad_value("max-pending-registrations", optarg, "want 1..1000000");
+            cfg->max_pending_registrations = (unsigned)v;
+            break;
+        case OPT_MAX_REGISTRATIONS_PER_IP:
+            if (parse_uint(optarg, 0, 1000000, &v))
+                return bad_value("max-registrations-per-ip", optarg, "want 0..1000000");
+            cfg->max_registrations_per_ip = (unsigned)v;
+            break;
+        case OPT_REGISTRATION_RATE_PER_IP:
+            if (parse_uint(optarg, 0, 1000000, &v))
+                return bad_value("registration-rate-per-ip", optarg, "want 0..1000000 per second");
+            cfg->registration_rate_per_ip = (unsigned)v;
+            break;
+        case OPT_MAX_CROSSING:
+            if (parse_uint(optarg, 65536, 1ul << 34, &v))
+                return bad_value("max-crossing", optarg, "want 65536..17179869184 bytes");
+            cfg->max_crossing = v;
             break;
         case OPT_WWW: cfg->www = optarg; break;
         case OPT_KEY: cfg->key_file = optarg; break;

@@ -28,6 +28,10 @@ struct config {
     size_t max_queued;          /* unsent bytes per connection */
     unsigned slow_consumer_s;   /* over max_queued this long: closed */
     bool on_duplicate_reject;   /* a second registration of a SIG is refused */
+    unsigned max_pending_registrations; /* proofs waiting for a crypto thread, all clients */
+    unsigned max_registrations_per_ip;  /* proofs queued or computing per client address; 0: none */
+    unsigned registration_rate_per_ip;  /* proofs per second per client address, burst 2x; 0: none */
+    size_t max_crossing;        /* bytes waiting to cross from one shard to the others */
     int log_level;
 };
 

@@ -1,222 +1,459 @@
-#include "conn.h"
-#include "app.h"
+#include "conn_impl.h"
 #include "clock.h"
+#include "file_stream.h"
 #include "handshake.h"
 #include "http.h"
 #include "io.h"
-#include "registration.h"
-#include "route.h"
-#include "shard.h"
+#include "mailbox.h"
+#include "shard_impl.h"
+#include <stddef.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-/* After our last bytes, how long a peer may take to close its side. */
+/* After our last bytes, how long a peer may take to read them and close
+ * its side; counted from the last progress, not from when they were queued. */
 #define LINGER_MS 2000
 
-void conn_maybe_free(struct shard *s, struct conn *c) {
-    if (c->phase != PHASE_DEAD || c->recv_armed || c->send_in_flight) return;
-    close(c->fd);
-    outq_clear(&c->out, &s->chunks);
-    registration_forget(c);
-    shard_release_conn(s, c);
+static inline const struct conn_handler *handler_of(const struct conn *c) { return c->shard->rt->handler; }
+static inline const struct config *cfg_of(const struct conn *c) { return c->shard->cfg; }
+
+void *conn_session(struct conn *c) { return c->session; }
+struct conn *conn_of_session(void *session) {
+    return (struct conn *)(void *)((char *)session - offsetof(struct conn, session));
+}
+struct shard *conn_shard(const struct conn *c) { return c->shard; }
+uint64_t conn_id(const struct conn *c) { return conn_token(c); }
+struct conn *conn_by_id(struct shard *s, uint64_t id) { return shard_conn_by_token(s, id); }
+bool conn_is_open(const struct conn *c) { return c->phase == PHASE_WS; }
+uint64_t conn_addr_key(const struct conn *c) { return c->addr_key; }
+
+struct conn *conn_new(struct shard *s, int fd, int ip_bucket, uint64_t addr_key) {
+    struct conn *c = calloc(1, sizeof *c + s->rt->handler->session_size);
+    if (!c) return NULL;
+    c->shard = s;
+    c->fd = fd;
+    c->move_to = -1;
+    c->ip_bucket = ip_bucket;
+    c->addr_key = addr_key;
+    c->phase = PHASE_HTTP;
+    if (shard_attach(s, c) != 0) {
+        free(c);
+        return NULL;
+    }
+    uint64_t now = clock_mono_ms();
+    c->last_recv_ms = now;
+    c->deadline_ms = now + cfg_of(c)->handshake_timeout_s * 1000ull;
+    conn_update_recv(c);
+    return c;
 }
 
-void conn_kill(struct shard *s, struct conn *c) {
+/* The session hears once that the connection stopped being open. */
+static void notify_gone(struct conn *c) {
+    if (!c->opened) return;
+    c->opened = false;
+    handler_of(c)->gone(c);
+}
+
+void conn_free(struct conn *c) {
+    struct shard *s = c->shard;
+    notify_gone(c); /* only a connection let go at exit is still open here */
+    if (c->slot != CONN_UNATTACHED) {
+        io_close(s->io, c->fd);
+        shard_detach(s, c);
+    } else {
+        close(c->fd);
+    }
+    outq_clear(&c->out, &s->chunks);
+    ws_rx_release(&s->ws, &c->rx);
+    file_stream_close(c);
+    free(c->http);
+    ip_limit_give_back(&s->rt->per_ip, c->ip_bucket);
+    atomic_fetch_sub_explicit(&s->rt->conns, 1, memory_order_relaxed);
+    free(c);
+}
+
+static void try_free(struct conn *c) {
+    if (c->phase != PHASE_DEAD || c->recv != RECV_IDLE || c->send_in_flight || c->freeing) return;
+    c->freeing = true;
+    shard_defer_free(c->shard, c);
+}
+
+static void stop_moving(struct conn *c) {
+    if (c->move_to < 0) return;
+    c->move_to = -1;
+    atomic_fetch_sub(&c->shard->rt->in_transit, 1);
+}
+
+void conn_kill(struct conn *c) {
     if (c->phase == PHASE_DEAD) return;
     c->phase = PHASE_DEAD;
-    route_unregister(s, c);
-    if (c->migrate_to >= 0) {
-        c->migrate_to = -1;
-        atomic_fetch_sub(&s->relay->in_transit, 1);
-    }
+    stop_moving(c);
+    notify_gone(c);
     free(c->http);
     c->http = NULL;
-    ws_rx_release(&s->ws, &c->rx);
-    /* The ring may still hold a receive and a send; shutting the socket
-     * down ends both, and their completions let the connection go. */
+    ws_rx_release(&c->shard->ws, &c->rx);
+    file_stream_close(c);
+    /* A send in flight ends with an error once the socket is shut down;
+     * the receive is cancelled. Their completions let the connection go. */
     shutdown(c->fd, SHUT_RDWR);
-    if (c->recv_armed) io_cancel(s->io, IO_RECV, conn_token(c));
-    conn_maybe_free(s, c);
+    COUNT(&c->shard->stats, syscalls);
+    conn_update_recv(c);
+    try_free(c);
 }
 
-void conn_send_now(struct shard *s, struct conn *c) {
+static bool wants_recv(const struct conn *c) {
+    return c->phase != PHASE_DEAD && !c->peer_eof && !c->read_paused && c->move_to < 0 &&
+           c->slot != CONN_UNATTACHED;
+}
+
+void conn_update_recv(struct conn *c) {
+    bool want = wants_recv(c);
+    if (want && c->recv == RECV_IDLE) {
+        c->recv = RECV_ARMED;
+        io_recv(c->shard->io, c->fd, conn_token(c));
+    } else if (!want && c->recv == RECV_ARMED) {
+        c->recv = RECV_CANCELLING;
+        io_cancel(c->shard->io, IO_RECV, conn_token(c));
+    }
+}
+
+/* A moving connection crosses once none of its requests is left here. */
+static void move_if_ready(struct conn *c) {
+    if (c->move_to < 0 || c->recv != RECV_IDLE || c->send_in_flight) return;
+    struct shard *s = c->shard;
+    struct conn **mail = mail_reserve_always(s, (unsigned)c->move_to, MAIL_MOVE, sizeof c);
+    if (!mail) {
+        COUNT(&s->stats, out_of_memory);
+        conn_kill(c);
+        return;
+    }
+    *mail = c;
+    io_detach(s->io, c->fd);
+    shard_detach(s, c);
+    COUNT(&s->stats, moves);
+}
+
+void conn_move(struct conn *c, unsigned dest) {
+    if (c->phase != PHASE_WS || c->move_to >= 0) return;
+    struct runtime *rt = c->shard->rt;
+    if (dest == c->shard->id) {
+        handler_of(c)->arrived(c);
+        return;
+    }
+    /* Counted in transit before the stop flag is read: a shard that has
+     * seen the flag then waits for this connection before it exits. */
+    atomic_fetch_add(&rt->in_transit, 1);
+    if (atomic_load(&rt->stopping)) {
+        atomic_fetch_sub(&rt->in_transit, 1);
+        conn_close_ws(c, WS_CLOSE_GOING_AWAY, "server shutting down");
+        return;
+    }
+    c->move_to = (int)dest;
+    conn_update_recv(c);
+    move_if_ready(c);
+}
+
+void conn_arrive(struct shard *s, struct conn *c) {
+    stop_moving(c);
+    c->shard = s;
+    c->dirty = false; /* a mark from another shard means nothing here */
+    if (shard_attach(s, c) != 0) {
+        COUNT(&s->stats, out_of_memory);
+        c->phase = PHASE_DEAD;
+        notify_gone(c);
+        conn_free(c);
+        return;
+    }
+    if (c->phase == PHASE_WS) handler_of(c)->arrived(c);
+    if (s->stopping) conn_begin_stop(c);
+    /* Reads stay paused if its output is still over --max-queued: the
+     * flag moved with it, and the receive is armed only without it. */
+    conn_update_recv(c);
+    conn_flush(c);
+}
+
+void conn_send_now(struct conn *c) {
     c->dirty = false;
-    if (c->send_in_flight || c->phase == PHASE_DEAD || c->migrate_to >= 0) return;
+    if (c->send_in_flight || c->phase == PHASE_DEAD || c->move_to >= 0) return;
     size_t len;
     const uint8_t *p = outq_peek(&c->out, &len);
     if (!len) return;
     c->send_in_flight = true;
-    s->stats.sends++;
-    io_send(s->io, c->fd, conn_token(c), p, len);
+    COUNT(&c->shard->stats, sends);
+    io_send(c->shard->io, c->fd, conn_token(c), p, len);
 }
 
-void conn_flush(struct shard *s, struct conn *c) {
-    /* A migrating connection's queue is written by its new shard. */
-    if (c->dirty || c->send_in_flight || c->phase == PHASE_DEAD || c->migrate_to >= 0 || !c->out.bytes) return;
-    if (shard_mark_dirty(s, c) != 0) conn_send_now(s, c);
+void conn_flush(struct conn *c) {
+    /* A moving connection's queue is written by its new shard. */
+    if (c->dirty || c->send_in_flight || c->phase == PHASE_DEAD || c->move_to >= 0 || !c->out.bytes) return;
+    if (shard_mark_dirty(c->shard, c) != 0) conn_send_now(c);
 }
 
-int conn_send_text(struct shard *s, struct conn *c, const void *msg, size_t len) {
-    if (ws_send(&s->ws, &c->out, WS_OP_TEXT, msg, len) != 0) {
-        s->stats.out_of_memory++;
-        conn_kill(s, c);
-        return -1;
-    }
-    s->stats.frames_out++;
-    conn_flush(s, c);
+/* Output grew: the slow-consumer clock starts once it is over the cap. */
+static void queued(struct conn *c) {
+    if (c->out.bytes >= cfg_of(c)->max_queued && !c->backlog_since_ms) c->backlog_since_ms = clock_mono_ms();
+    conn_flush(c);
+}
+
+static int out_of_memory(struct conn *c) {
+    COUNT(&c->shard->stats, out_of_memory);
+    conn_kill(c);
+    return -1;
+}
+
+int conn_send_text(struct conn *c, const void *text, size_t len) {
+    if (c->phase != PHASE_WS) return -1;
+    if (ws_send(&c->shard->ws, &c->out, WS_OP_TEXT, text, len) != 0) return out_of_memory(c);
+    COUNT(&c->shard->stats, frames_out);
+    queued(c);
     return 0;
 }
 
-static void enter_closing(struct shard *s, struct conn *c) {
+int conn_send_frame(struct conn *c, const void *frame, size_t len) {
+    if (c->phase != PHASE_WS) return -1;
+    if (outq_append(&c->out, &c->shard->chunks, frame, len) != 0) return out_of_memory(c);
+    COUNT(&c->shard->stats, frames_out);
+    queued(c);
+    return 0;
+}
+
+int conn_queue_bytes(struct conn *c, const void *data, size_t len) {
+    if (c->phase == PHASE_DEAD) return -1;
+    if (outq_append(&c->out, &c->shard->chunks, data, len) != 0) return out_of_memory(c);
+    queued(c);
+    return 0;
+}
+
+bool conn_backlogged(struct conn *c) {
+    if (c->out.bytes < cfg_of(c)->max_queued) return false;
+    if (!c->backlog_since_ms) c->backlog_since_ms = clock_mono_ms();
+    return true;
+}
+
+static void half_close(struct conn *c) {
+    c->half_closed = true;
+    shutdown(c->fd, SHUT_WR);
+    COUNT(&c->shard->stats, syscalls);
+}
+
+static void enter_closing(struct conn *c) {
+    struct shard *s = c->shard;
     c->phase = PHASE_CLOSING;
-    route_unregister(s, c);
+    notify_gone(c);
     c->deadline_ms = clock_mono_ms() + LINGER_MS;
     if (s->stopping && s->stop_deadline_ms > c->deadline_ms) c->deadline_ms = s->stop_deadline_ms;
     ws_rx_release(&s->ws, &c->rx);
     free(c->http);
     c->http = NULL;
-    if (c->out.bytes)
-        conn_flush(s, c);
-    else if (!c->half_closed) {
-        c->half_closed = true;
-        shutdown(c->fd, SHUT_WR);
-    }
+    if (c->out.bytes) conn_flush(c);
+    else if (!c->half_closed) half_close(c);
 }
 
-void conn_close_ws(struct shard *s, struct conn *c, unsigned code, const char *reason) {
+void conn_close_ws(struct conn *c, unsigned code, const char *reason) {
     if (c->phase != PHASE_WS) return;
-    if (ws_send_close(&s->ws, &c->out, code, reason) != 0) {
-        conn_kill(s, c);
+    if (ws_send_close(&c->shard->ws, &c->out, code, reason) != 0) {
+        out_of_memory(c);
         return;
     }
-    enter_closing(s, c);
+    enter_closing(c);
 }
 
-void conn_close_after(struct shard *s, struct conn *c) {
+void conn_close_after(struct conn *c) {
     if (c->phase == PHASE_DEAD) return;
-    enter_closing(s, c);
+    enter_closing(c);
 }
 
-void conn_on_send(struct shard *s, struct conn *c, int res) {
+void conn_open_ws(struct conn *c) {
+    struct shard *s = c->shard;
+    free(c->http);
+    c->http = NULL;
+    c->phase = PHASE_WS;
+    c->last_ping_ms = clock_mono_ms();
+    c->opened = true;
+    COUNT(&s->stats, handshakes);
+    handler_of(c)->open(c);
+}
+
+void conn_on_send(struct conn *c, int res) {
+    c->send_in_flight = false;
     if (c->phase == PHASE_DEAD) {
-        c->send_in_flight = false;
-        conn_maybe_free(s, c);
+        try_free(c);
         return;
     }
     if (res <= 0) {
-        c->send_in_flight = false;
-        conn_kill(s, c);
+        conn_kill(c);
         return;
     }
-    outq_consume(&c->out, &s->chunks, (size_t)res);
-    c->send_in_flight = false;
-    if (c->backlog_since_ms && c->out.bytes < s->relay->cfg.max_queued) c->backlog_since_ms = 0;
-    if (c->read_paused && c->out.bytes < s->relay->cfg.max_queued / 2) {
+    const struct config *cfg = cfg_of(c);
+    outq_consume(&c->out, &c->shard->chunks, (size_t)res);
+    if (c->file) file_stream_fill(c);
+    if (c->phase == PHASE_CLOSING) c->deadline_ms = clock_mono_ms() + LINGER_MS;
+    if (c->backlog_since_ms && c->out.bytes < cfg->max_queued) c->backlog_since_ms = 0;
+    if (c->read_paused && c->out.bytes < cfg->max_queued / 2) {
         c->read_paused = false;
-        if (!c->recv_armed && !c->peer_eof && c->migrate_to < 0) {
-            c->recv_armed = true;
-            io_recv(s->io, c->fd, conn_token(c));
-        }
+        conn_update_recv(c);
     }
-    if (c->migrate_to >= 0) {
-        if (!c->recv_armed) route_migrate_ready(s, c);
+    if (c->move_to >= 0) {
+        move_if_ready(c);
         return;
     }
     if (c->out.bytes) {
-        conn_flush(s, c); /* a short write goes on where it stopped */
+        conn_flush(c); /* a short write goes on where it stopped */
     } else if (c->peer_eof) {
-        conn_kill(s, c); /* everything queued is written; the peer has gone */
+        conn_kill(c); /* everything queued is written; the peer has gone */
     } else if (c->phase == PHASE_CLOSING && !c->half_closed) {
         /* Our side is done: send FIN, and let the peer read everything
          * before we close, rather than reset a close frame away. */
-        c->half_closed = true;
-        shutdown(c->fd, SHUT_WR);
+        half_close(c);
     }
 }
 
-void conn_pause_if_backlogged(struct shard *s, struct conn *c, bool recv_ended) {
-    if (c->read_paused || c->migrate_to >= 0 || c->out.bytes < s->relay->cfg.max_queued) return;
-    /* A peer that sends but does not read would make its replies (pongs,
-     * errors) pile up without end: stop reading it until half its queue
-     * is written. If that takes --slow-consumer-timeout, it is dropped. */
-    c->read_paused = true;
-    if (!c->backlog_since_ms) c->backlog_since_ms = clock_mono_ms();
-    s->stats.reads_paused++;
-    if (!recv_ended) io_cancel(s->io, IO_RECV, conn_token(c));
-}
-
-void conn_on_eof(struct shard *s, struct conn *c) {
-    c->peer_eof = true;
-    if (c->migrate_to >= 0) {
-        conn_kill(s, c);
+void conn_on_recv_end(struct conn *c) {
+    c->recv = RECV_IDLE;
+    if (c->phase == PHASE_DEAD) {
+        try_free(c);
         return;
     }
-    if (c->phase == PHASE_WS) s->stats.close_peer++;
+    if (c->move_to >= 0) {
+        move_if_ready(c);
+        return;
+    }
+    conn_update_recv(c);
+}
+
+void conn_on_eof(struct conn *c) {
+    c->peer_eof = true;
+    if (c->move_to >= 0) {
+        conn_kill(c);
+        return;
+    }
+    if (c->phase == PHASE_WS) COUNT(&c->shard->stats, close_peer);
     if (c->phase != PHASE_HTTP && (c->send_in_flight || c->out.bytes)) {
         /* A half-closed peer may still read: what is queued for it (an
          * HTTP answer, replies) is written before the connection goes. */
-        if (c->phase == PHASE_WS) enter_closing(s, c);
-        conn_flush(s, c);
+        if (c->phase == PHASE_WS) enter_closing(c);
+        conn_flush(c);
         return;
     }
-    conn_kill(s, c);
+    conn_kill(c);
 }
 
-void conn_on_recv(struct shard *s, struct conn *c, const uint8_t *data, size_t len) {
+/* --- WebSocket control, the runtime's own --- */
+
+static int ws_on_text(void *ctx, char *text, size_t len) {
+    struct conn *c = ctx;
+    COUNT(&c->shard->stats, messages_in);
+    handler_of(c)->message(c, text, len);
+    return c->phase == PHASE_WS ? 0 : -1;
+}
+
+static int ws_on_ping(void *ctx, const uint8_t *payload, size_t len) {
+    struct conn *c = ctx;
+    if (ws_send(&c->shard->ws, &c->out, WS_OP_PONG, payload, len) != 0) return out_of_memory(c);
+    queued(c);
+    return 0;
+}
+
+static int ws_on_close(void *ctx, unsigned code, const uint8_t *reason, size_t len) {
+    (void)reason;
+    (void)len;
+    struct conn *c = ctx;
+    COUNT(&c->shard->stats, close_peer);
+    /* Echo the peer's status, as RFC 6455 5.5.1 suggests; none for none. */
+    conn_close_ws(c, code, NULL);
+    return -1;
+}
+
+static int ws_on_fail(void *ctx, unsigned code, const char *why) {
+    struct conn *c = ctx;
+    struct stats *st = &c->shard->stats;
+    switch (code) {
+    case WS_CLOSE_PROTOCOL: COUNT(st, close_protocol); break;
+    case WS_CLOSE_TOO_BIG: COUNT(st, close_too_big); break;
+    case WS_CLOSE_BAD_DATA: COUNT(st, close_bad_utf8); break;
+    case WS_CLOSE_UNSUPPORTED: COUNT(st, close_binary); break;
+    default: COUNT(st, out_of_memory); break;
+    }
+    log_limited(&c->shard->log_lim, LOG_INFO, "closing a connection with %u: %s", code, why);
+    conn_close_ws(c, code, why);
+    return -1;
+}
+
+static const struct ws_handler ws_control = {
+    .text = ws_on_text, .ping = ws_on_ping, .close = ws_on_close, .fail = ws_on_fail};
+
+void conn_on_recv(struct conn *c, const uint8_t *data, size_t len) {
+    struct shard *s = c->shard;
     c->last_recv_ms = clock_mono_ms();
     switch (c->phase) {
     case PHASE_HTTP:
-        handshake_on_bytes(s, c, data, len);
+        handshake_on_bytes(c, data, len);
         break;
     case PHASE_WS:
-        ws_feed(&s->ws, &c->rx, data, len, &app_ws_handler, &(struct app_ctx){s, c});
+        ws_feed(&s->ws, &c->rx, data, len, &ws_control, c);
         break;
     default:
         break; /* closing: what the peer still sends is read and dropped */
     }
+    /* A peer that sends but does not read would make its replies (pongs,
+     * errors) pile up without end: stop reading it until half its queue
+     * is written. If that takes --slow-consumer-timeout, it is dropped. */
+    if (c->phase != PHASE_DEAD && !c->read_paused && c->out.bytes >= cfg_of(c)->max_queued) {
+        c->read_paused = true;
+        if (!c->backlog_since_ms) c->backlog_since_ms = clock_mono_ms();
+        COUNT(&s->stats, reads_paused);
+        conn_update_recv(c);
+    }
 }
 
-void conn_tick(struct shard *s, struct conn *c, uint64_t now) {
-    const struct config *cfg = &s->relay->cfg;
+void conn_begin_stop(struct conn *c) {
+    if (c->phase == PHASE_WS) conn_close_ws(c, WS_CLOSE_GOING_AWAY, "server shutting down");
+    else if (c->phase == PHASE_HTTP) conn_kill(c);
+}
+
+void conn_tick(struct conn *c, uint64_t now) {
+    struct shard *s = c->shard;
+    const struct config *cfg = cfg_of(c);
     switch (c->phase) {
     case PHASE_HTTP:
         if (now >= c->deadline_ms) {
-            s->stats.handshake_timeouts++;
+            COUNT(&s->stats, handshake_timeouts);
             log_limited(&s->log_lim, LOG_INFO, "closed a connection: request head not complete in %us",
                         cfg->handshake_timeout_s);
-            conn_kill(s, c);
+            conn_kill(c);
         }
         break;
     case PHASE_WS: {
+        if (c->move_to >= 0) break;
         uint64_t interval = cfg->ping_interval_s * 1000ull;
+        if (c->backlog_since_ms && now - c->backlog_since_ms >= cfg->slow_consumer_s * 1000ull) {
+            /* Its queue stays over --max-queued: a close frame would wait
+             * behind it, so the connection is dropped. */
+            COUNT(&s->stats, slow_consumers);
+            log_limited(&s->log_lim, LOG_INFO, "dropped a slow consumer: %zu bytes unsent for %us",
+                        c->out.bytes, cfg->slow_consumer_s);
+            conn_kill(c);
+            return;
+        }
         if (now - c->last_recv_ms >= 2 * interval) {
-            s->stats.close_idle++;
-            conn_close_ws(s, c, WS_CLOSE_GOING_AWAY, "idle");
+            COUNT(&s->stats, close_idle);
+            conn_close_ws(c, WS_CLOSE_GOING_AWAY, "idle");
             return;
         }
         if (now - c->last_ping_ms >= interval) {
             c->last_ping_ms = now;
             if (ws_send(&s->ws, &c->out, WS_OP_PING, NULL, 0) != 0) {
-                conn_kill(s, c);
+                out_of_memory(c);
                 return;
             }
-            conn_flush(s, c);
+            queued(c);
         }
-        if (c->backlog_since_ms && now - c->backlog_since_ms >= cfg->slow_consumer_s * 1000ull) {
-            /* Its queue stays over --max-queued: a close frame would wait
-             * behind it, so the connection is dropped. */
-            s->stats.slow_consumers++;
-            log_limited(&s->log_lim, LOG_INFO, "dropped a slow consumer: %zu bytes unsent for %us",
-                        c->out.bytes, cfg->slow_consumer_s);
-            conn_kill(s, c);
-            return;
-        }
-        registration_tick(s, c, now);
+        handler_of(c)->tick(c, now);
         break;
     }
     case PHASE_CLOSING:
-        if (now >= c->deadline_ms) conn_kill(s, c);
+        if (now >= c->deadline_ms) conn_kill(c);
         break;
     default:
         break;

@@ -1,73 +1,60 @@
-/* One client connection, owned by one shard. It holds no buffers while
- * idle: the HTTP parser lives only during the handshake, receive state
- * only while a frame is partial, output chunks only while unsent. */
+/* A connection as the protocol layer sees it (the shape of uSockets'
+ * socket context callbacks and socket ext).
+ *
+ * The runtime owns every connection: it accepts it, speaks HTTP and
+ * WebSocket (pings, pongs, close frames and protocol failures are its own),
+ * and frees it. The protocol gives a conn_handler at start and gets
+ * session_size bytes with every connection, zeroed at accept
+ * (conn_session). It calls down only through the functions below. */
 #ifndef CONN_H
 #define CONN_H
-#include "outq.h"
-#include "reg_machine.h"
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
-struct http_request;
-struct ws_rx;
+struct conn;
 struct shard;
 
-enum conn_phase {
-    PHASE_HTTP,    /* reading the request head */
-    PHASE_WS,      /* WebSocket open */
-    PHASE_CLOSING, /* last bytes queued; then half-close and wait for the peer's EOF */
-    PHASE_DEAD,    /* waiting for the ring to give back its requests */
+struct conn_handler {
+    size_t session_size;
+    /* The WebSocket is open. */
+    void (*open)(struct conn *c);
+    /* One whole text message, valid UTF-8, at most --max-message bytes.
+     * The text may be changed in place; it is gone after the call. */
+    void (*message)(struct conn *c, char *text, size_t len);
+    /* Every tick while the WebSocket is open. */
+    void (*tick)(struct conn *c, uint64_t now_ms);
+    /* conn_move() finished: c now lives on conn_shard(c). */
+    void (*arrived)(struct conn *c);
+    /* Once, when a connection that was opened stops being open (it is
+     * closing or dead). The session lets go of everything it holds; the
+     * runtime frees the connection later, on its own. */
+    void (*gone)(struct conn *c);
 };
 
-struct conn {
-    int fd;
-    uint32_t slot, gen;
-    uint8_t phase;
-    struct reg_machine reg;
-    bool recv_armed, send_in_flight, half_closed, peer_eof, dirty, read_paused;
-    uint64_t t1;
-    uint64_t last_recv_ms, last_ping_ms, deadline_ms;
-    struct outq out;
-    struct http_request *http;
-    struct ws_rx *rx;
-    /* Once VERIFIED: SIG, NUL, the client's PEM JSON-escaped, NUL. */
-    char *identity;
-    uint64_t sig_hash;
-    bool registered;     /* in its owner shard's registry */
-    int migrate_to;      /* owner shard it is moving to, or -1 */
-    int ip_bucket;       /* its share of --max-conns-per-ip, or -1 */
-    uint32_t rate_tokens; /* thousandths of a message */
-    uint64_t rate_ms;
-    uint64_t backlog_since_ms; /* output over --max-queued since, or 0 */
-};
+void *conn_session(struct conn *c);
+struct conn *conn_of_session(void *session);
+struct shard *conn_shard(const struct conn *c);
+/* Names c on its shard until it moves or goes; conn_by_id() finds it. */
+uint64_t conn_id(const struct conn *c);
+/* The open connection of this shard with that id, or NULL. */
+struct conn *conn_by_id(struct shard *s, uint64_t id);
+bool conn_is_open(const struct conn *c);
+/* The client's address folded to a key: IPv4, or an IPv6 /64, hashed with
+ * a per-process seed. Equal keys: the same client address (or a collision). */
+uint64_t conn_addr_key(const struct conn *c);
 
-static inline uint64_t conn_token(const struct conn *c) {
-    return (uint64_t)c->gen << 32 | c->slot;
-}
-
-/* Asks for the output queue to be written. The send starts once the
- * shard has handled its current batch of completions, so everything
- * queued for this connection in the batch leaves in one send (the ring
- * submits nothing before then anyway). One send is in flight at most. */
-void conn_flush(struct shard *s, struct conn *c);
-/* Starts the send now (the shard calls it at the end of a batch). */
-void conn_send_now(struct shard *s, struct conn *c);
-/* Queues a WebSocket text message; on out-of-memory the connection is dropped. */
-int conn_send_text(struct shard *s, struct conn *c, const void *msg, size_t len);
-/* Sends a close frame, then half-closes and waits for the peer's EOF. */
-void conn_close_ws(struct shard *s, struct conn *c, unsigned code, const char *reason);
-/* Queues a final plain HTTP response and closes after it is written. */
-void conn_close_after(struct shard *s, struct conn *c);
-/* Drops the connection at once; it is freed as soon as the ring gives
- * back its requests, maybe before this returns: don't touch c after. */
-void conn_kill(struct shard *s, struct conn *c);
-void conn_maybe_free(struct shard *s, struct conn *c);
-
-void conn_on_recv(struct shard *s, struct conn *c, const uint8_t *data, size_t len);
-void conn_on_send(struct shard *s, struct conn *c, int res);
-void conn_on_eof(struct shard *s, struct conn *c);
-/* Stops reading a peer whose unsent output is over --max-queued. */
-void conn_pause_if_backlogged(struct shard *s, struct conn *c, bool recv_ended);
-void conn_tick(struct shard *s, struct conn *c, uint64_t now);
+/* Queues a text message (framed here) or a finished frame. -1 when the
+ * connection is not open or memory ran out (the connection is then
+ * dropped). Output leaves in one send per connection per loop iteration. */
+int conn_send_text(struct conn *c, const void *text, size_t len);
+int conn_send_frame(struct conn *c, const void *frame, size_t len);
+/* Sends a close frame after what is queued; the connection stops being open. */
+void conn_close_ws(struct conn *c, unsigned code, const char *reason);
+/* Unsent output is over --max-queued; the slow-consumer clock runs. */
+bool conn_backlogged(struct conn *c);
+/* Hands c to shard dest: its requests stop here, then it crosses and
+ * handler->arrived() runs there. Until then nothing more arrives for it. */
+void conn_move(struct conn *c, unsigned dest);
 
 #endif

@@ -1,106 +1,216 @@
 #include "crypto_pool.h"
+#include "clock.h"
 #include "log.h"
-#include "mpmc.h"
 #include "proof.h"
-#include "relay.h"
-#include "shard.h"
 #include <errno.h>
 #include <pthread.h>
-#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
-#define JOB_QUEUE 4096
+/* Addresses are folded into this many buckets (their keys are seeded
+ * hashes, so nobody can choose to share a victim's bucket). */
+#define BUCKETS 16384
 #define CRYPTO_NICE 10
 
-struct crypto_pool {
-    struct relay *relay;
-    pthread_t *threads;
-    unsigned nthreads;
-    struct mpmc jobs;
-    sem_t pending; /* counts queued jobs; idle threads sleep on it */
-    _Atomic bool stop;
+struct address {
+    struct crypto_job *head, *tail;
+    uint32_t in_flight;     /* queued or computing */
+    uint32_t tokens;        /* thousandths of a registration */
+    uint64_t tokens_ms;
 };
 
-static void deliver_result(struct reg_job *job) {
-    struct shard *s = job->origin;
-    bool was_empty = false;
-    /* The shard drains its queue on every wake-up, so a full queue frees up
-     * within one loop turn: wait for room rather than lose a result. */
-    while (!mpmc_push(&s->results, job, &was_empty)) {
-        struct timespec ts = {0, 200000};
-        nanosleep(&ts, NULL);
+/* A mutex, not a lock-free queue: a proof costs milliseconds, so the lock
+ * is held a thousandth of the time, and a queue whose emptiness and the
+ * sleepers' condition are one state cannot strand a job. */
+struct crypto_pool {
+    struct crypto_pool_settings set;
+    const struct server_key *key;
+    void (*done)(struct crypto_job *job);
+    pthread_mutex_t lock;
+    pthread_cond_t work;
+    struct address *addresses;
+    /* Addresses with queued jobs, in the order they are served. */
+    uint32_t *ready;
+    uint32_t ready_head, ready_count;
+    _Atomic unsigned queued;
+    _Atomic uint64_t dropped;
+    bool stop;
+    pthread_t *threads;
+    unsigned nthreads;
+};
+
+static void ready_push(struct crypto_pool *p, uint32_t b) {
+    p->ready[(p->ready_head + p->ready_count++) % BUCKETS] = b;
+}
+
+static uint32_t ready_pop(struct crypto_pool *p) {
+    uint32_t b = p->ready[p->ready_head];
+    p->ready_head = (p->ready_head + 1) % BUCKETS;
+    p->ready_count--;
+    return b;
+}
+
+static bool rate_allows(struct crypto_pool *p, struct address *a) {
+    uint64_t rate = p->set.rate_per_address;
+    if (!rate) return true;
+    uint64_t now = clock_mono_ms();
+    uint64_t cap = rate * 2000;
+    uint64_t tokens = a->tokens_ms ? a->tokens + (now - a->tokens_ms) * rate : cap;
+    if (tokens > cap) tokens = cap;
+    a->tokens_ms = now;
+    if (tokens < 1000) {
+        a->tokens = (uint32_t)tokens;
+        return false;
     }
-    if (was_empty) shard_wake(s);
+    a->tokens = (uint32_t)(tokens - 1000);
+    return true;
+}
+
+enum crypto_admit crypto_pool_submit(struct crypto_pool *p, struct crypto_job *job) {
+    uint32_t b = (uint32_t)(job->addr_key % BUCKETS);
+    enum crypto_admit answer = CRYPTO_QUEUED;
+    pthread_mutex_lock(&p->lock);
+    struct address *a = &p->addresses[b];
+    if (atomic_load_explicit(&p->queued, memory_order_relaxed) >= p->set.max_pending)
+        answer = CRYPTO_FULL;
+    else if (p->set.max_per_address && a->in_flight >= p->set.max_per_address)
+        answer = CRYPTO_ADDRESS_BUSY;
+    else if (!rate_allows(p, a))
+        answer = CRYPTO_ADDRESS_RATE;
+    if (answer == CRYPTO_QUEUED) {
+        job->bucket = b;
+        job->next = NULL;
+        if (a->tail) a->tail->next = job;
+        else {
+            a->head = job;
+            ready_push(p, b);
+        }
+        a->tail = job;
+        a->in_flight++;
+        atomic_fetch_add_explicit(&p->queued, 1, memory_order_relaxed);
+        pthread_cond_signal(&p->work);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return answer;
+}
+
+void crypto_pool_cancel(struct crypto_job *job) { atomic_store_explicit(&job->cancelled, true, memory_order_release); }
+
+unsigned crypto_pool_queued(const struct crypto_pool *p) {
+    return atomic_load_explicit(&((struct crypto_pool *)p)->queued, memory_order_relaxed);
+}
+
+uint64_t crypto_pool_dropped(const struct crypto_pool *p) {
+    return atomic_load_explicit(&((struct crypto_pool *)p)->dropped, memory_order_relaxed);
+}
+
+/* The next job, one address after another; NULL when stopping. */
+static struct crypto_job *take(struct crypto_pool *p) {
+    pthread_mutex_lock(&p->lock);
+    while (!p->stop && p->ready_count == 0) pthread_cond_wait(&p->work, &p->lock);
+    struct crypto_job *job = NULL;
+    if (!p->stop) {
+        uint32_t b = ready_pop(p);
+        struct address *a = &p->addresses[b];
+        job = a->head;
+        a->head = job->next;
+        if (a->head) ready_push(p, b); /* its next job waits for the others' turn */
+        else a->tail = NULL;
+        atomic_fetch_sub_explicit(&p->queued, 1, memory_order_relaxed);
+    }
+    pthread_mutex_unlock(&p->lock);
+    return job;
+}
+
+static void finished(struct crypto_pool *p, uint32_t bucket) {
+    pthread_mutex_lock(&p->lock);
+    p->addresses[bucket].in_flight--;
+    pthread_mutex_unlock(&p->lock);
 }
 
 static void *crypto_main(void *arg) {
-    struct crypto_pool *pool = arg;
+    struct crypto_pool *p = arg;
     /* Proofs yield to the IO threads: a registration storm must not delay
      * pongs and envelopes. A nice value, not SCHED_IDLE, so proofs still
      * progress while the shards are busy. */
     if (setpriority(PRIO_PROCESS, (id_t)gettid(), CRYPTO_NICE) != 0)
         log_warn("crypto thread: cannot lower its priority: %s", strerror(errno));
     struct proof_ctx ctx;
-    if (proof_ctx_init(&ctx, pool->relay->key) != 0) {
+    if (proof_ctx_init(&ctx, p->key) != 0) {
         log_error("crypto thread: cannot set up its mbedTLS contexts");
         return NULL;
     }
-    for (;;) {
-        while (sem_wait(&pool->pending) != 0 && errno == EINTR) {
+    struct crypto_job *job;
+    while ((job = take(p))) {
+        uint32_t bucket = job->bucket;
+        if (atomic_load_explicit(&job->cancelled, memory_order_acquire)) {
+            /* Its client has gone: nobody waits for the answer. */
+            atomic_fetch_add_explicit(&p->dropped, 1, memory_order_relaxed);
+            free(job);
+        } else {
+            job->code = proof_verify(&ctx, job->t1, &job->req, job->sig);
+            p->done(job);
         }
-        if (atomic_load(&pool->stop)) break;
-        struct reg_job *job = mpmc_pop(&pool->jobs);
-        if (!job) continue;
-        job->code = proof_verify(&ctx, job->t1, &job->req, job->sig);
-        deliver_result(job);
+        finished(p, bucket);
     }
     proof_ctx_free(&ctx);
     return NULL;
 }
 
-int crypto_pool_start(struct relay *r, char *err, size_t errlen) {
-    struct crypto_pool *pool = calloc(1, sizeof *pool);
-    if (!pool || mpmc_init(&pool->jobs, JOB_QUEUE) != 0 || sem_init(&pool->pending, 0, 0) != 0) {
-        snprintf(err, errlen, "crypto pool: out of memory");
-        free(pool);
-        return -1;
-    }
-    pool->relay = r;
-    pool->nthreads = r->cfg.crypto_threads;
-    pool->threads = calloc(pool->nthreads, sizeof *pool->threads);
-    for (unsigned i = 0; i < pool->nthreads; i++) {
-        if (!pool->threads || pthread_create(&pool->threads[i], NULL, crypto_main, pool) != 0) {
+struct crypto_pool *crypto_pool_start(const struct crypto_pool_settings *set, const struct server_key *key,
+                                      void (*done)(struct crypto_job *job), char *err, size_t errlen) {
+    struct crypto_pool *p = calloc(1, sizeof *p);
+    if (!p) goto oom;
+    p->set = *set;
+    p->key = key;
+    p->done = done;
+    p->addresses = calloc(BUCKETS, sizeof *p->addresses);
+    p->ready = calloc(BUCKETS, sizeof *p->ready);
+    p->threads = calloc(set->threads, sizeof *p->threads);
+    if (!p->addresses || !p->ready || !p->threads) goto oom;
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->work, NULL);
+    for (unsigned i = 0; i < set->threads; i++) {
+        if (pthread_create(&p->threads[i], NULL, crypto_main, p) != 0) {
             snprintf(err, errlen, "crypto pool: cannot start thread %u", i);
-            return -1;
+            crypto_pool_stop(p);
+            return NULL;
+        }
+        p->nthreads++;
+    }
+    return p;
+oom:
+    snprintf(err, errlen, "crypto pool: out of memory");
+    if (p) {
+        free(p->addresses);
+        free(p->ready);
+        free(p->threads);
+        free(p);
+    }
+    return NULL;
+}
+
+void crypto_pool_stop(struct crypto_pool *p) {
+    if (!p) return;
+    pthread_mutex_lock(&p->lock);
+    p->stop = true;
+    pthread_cond_broadcast(&p->work);
+    pthread_mutex_unlock(&p->lock);
+    for (unsigned i = 0; i < p->nthreads; i++) pthread_join(p->threads[i], NULL);
+    for (uint32_t b = 0; b < BUCKETS; b++) {
+        while (p->addresses[b].head) {
+            struct crypto_job *job = p->addresses[b].head;
+            p->addresses[b].head = job->next;
+            free(job);
         }
     }
-    r->crypto = pool;
-    return 0;
-}
-
-void crypto_pool_stop(struct relay *r) {
-    struct crypto_pool *pool = r->crypto;
-    if (!pool) return;
-    atomic_store(&pool->stop, true);
-    for (unsigned i = 0; i < pool->nthreads; i++) sem_post(&pool->pending);
-    for (unsigned i = 0; i < pool->nthreads; i++) pthread_join(pool->threads[i], NULL);
-    struct reg_job *job;
-    while ((job = mpmc_pop(&pool->jobs))) free(job);
-    mpmc_destroy(&pool->jobs);
-    sem_destroy(&pool->pending);
-    free(pool->threads);
-    free(pool);
-    r->crypto = NULL;
-}
-
-bool crypto_pool_submit(struct relay *r, struct reg_job *job) {
-    struct crypto_pool *pool = r->crypto;
-    if (!mpmc_push(&pool->jobs, job, NULL)) return false;
-    sem_post(&pool->pending);
-    return true;
+    pthread_cond_destroy(&p->work);
+    pthread_mutex_destroy(&p->lock);
+    free(p->addresses);
+    free(p->ready);
+    free(p->threads);
+    free(p);
 }

@@ -1,30 +1,64 @@
-/* The crypto pool: threads that verify registration proofs (about 2 ms of
- * P-521 work each) so no IO thread ever does. Shards push jobs into one
- * bounded lock-free queue; each result goes back to the shard that asked,
- * through that shard's result queue and a wake-up of its ring. */
+/* The crypto pool: threads that verify registration proofs (about 2.5 ms
+ * of P-521 work each), so no IO thread ever does.
+ *
+ * Admission is bounded and fair. Jobs queue per client address (a bucket
+ * of the address key) and the threads serve the addresses round robin,
+ * one job each in turn, so one address's flood cannot push another's
+ * proof behind thousands of its own. A submission is refused when the
+ * queue holds --max-pending-registrations jobs, when its address has
+ * --max-registrations-per-ip in flight, or when its address is over
+ * --registrations-per-ip-rate. A job whose client has gone is dropped
+ * before its ECDH.
+ *
+ * The pool never knows who waits: a finished job goes to the `done`
+ * callback given at start (the libuv after-work shape). */
 #ifndef CRYPTO_POOL_H
 #define CRYPTO_POOL_H
+#include "mailbox.h"
 #include "register3.h"
 #include "sig.h"
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-struct relay;
+struct server_key;
 struct shard;
 
-struct reg_job {
-    struct reg_job *next; /* in the shard's list of jobs waiting for room */
+struct crypto_job {
+    struct mail_item mail;   /* how the result travels back */
+    struct crypto_job *next; /* in its address's queue */
     struct shard *origin;
-    uint64_t token;
+    uint64_t conn_id;
+    uint64_t addr_key;
     uint64_t t1;
-    struct register3 req;
+    _Atomic bool cancelled;
+    uint32_t bucket;
     enum reg_code code;
+    struct register3 req;
     char sig[SIG_LEN + 1];
 };
 
-int crypto_pool_start(struct relay *r, char *err, size_t errlen);
-void crypto_pool_stop(struct relay *r);
-/* false when the queue is full: the caller keeps the job and retries. */
-bool crypto_pool_submit(struct relay *r, struct reg_job *job);
+struct crypto_pool_settings {
+    unsigned threads;
+    unsigned max_pending;       /* queued, all addresses */
+    unsigned max_per_address;   /* queued or computing, one address; 0: no limit */
+    unsigned rate_per_address;  /* per second, bursts of twice that; 0: no limit */
+};
+
+enum crypto_admit { CRYPTO_QUEUED, CRYPTO_FULL, CRYPTO_ADDRESS_BUSY, CRYPTO_ADDRESS_RATE };
+
+struct crypto_pool;
+
+struct crypto_pool *crypto_pool_start(const struct crypto_pool_settings *set, const struct server_key *key,
+                                      void (*done)(struct crypto_job *job), char *err, size_t errlen);
+void crypto_pool_stop(struct crypto_pool *pool);
+/* The pool takes the job unless the answer is not CRYPTO_QUEUED. */
+enum crypto_admit crypto_pool_submit(struct crypto_pool *pool, struct crypto_job *job);
+/* The client went: the job is dropped before its ECDH if it has not
+ * started. The caller lets go of the job; the pool or `done` frees it. */
+void crypto_pool_cancel(struct crypto_job *job);
+/* Jobs queued now, and jobs dropped for a gone client so far. */
+unsigned crypto_pool_queued(const struct crypto_pool *pool);
+uint64_t crypto_pool_dropped(const struct crypto_pool *pool);
 
 #endif

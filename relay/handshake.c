@@ -1,8 +1,9 @@
 #include "handshake.h"
-#include "registration.h"
 #include "clock.h"
+#include "conn_impl.h"
+#include "file_stream.h"
 #include "http.h"
-#include "shard.h"
+#include "shard_impl.h"
 #include "static.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -15,49 +16,43 @@
 
 #define SUBPROTOCOL "simpatico.v1"
 
-static void respond(struct shard *s, struct conn *c, int status, const char *reason,
-                    const char *extra_headers, const char *body) {
+static void respond(struct conn *c, int status, const char *reason, const char *extra_headers,
+                    const char *body) {
     char head[512];
     size_t blen = body ? strlen(body) : 0;
     int n = snprintf(head, sizeof head,
                      "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\n"
                      "Content-Length: %zu\r\n%sConnection: close\r\n\r\n",
                      status, reason, blen, extra_headers ? extra_headers : "");
-    if (outq_append(&c->out, &s->chunks, head, (size_t)n) != 0 ||
-        (blen && outq_append(&c->out, &s->chunks, body, blen) != 0)) {
-        conn_kill(s, c);
-        return;
-    }
-    conn_close_after(s, c);
+    if (conn_queue_bytes(c, head, (size_t)n) != 0 || (blen && conn_queue_bytes(c, body, blen) != 0)) return;
+    conn_close_after(c);
 }
 
-static void refuse(struct shard *s, struct conn *c, int status, const char *reason, const char *why,
-                   const char *extra_headers) {
-    log_limited(&s->log_lim, LOG_INFO, "refused an HTTP request: %d %s (%s)", status, reason, why);
-    char body[160];
+static void refuse(struct conn *c, int status, const char *reason, const char *why, const char *extra_headers) {
+    log_limited(&c->shard->log_lim, LOG_INFO, "refused an HTTP request: %d %s (%s)", status, reason, why);
+    char body[200];
     snprintf(body, sizeof body, "%d %s: %s\n", status, reason, why);
-    respond(s, c, status, reason, extra_headers, body);
+    respond(c, status, reason, extra_headers, body);
 }
 
-static void serve_static(struct shard *s, struct conn *c, const struct http_request *req) {
-    struct relay *r = s->relay;
+static void serve_static(struct conn *c, const struct http_request *req) {
+    struct shard *s = c->shard;
+    struct runtime *rt = s->rt;
     char path[4096];
-    if (!r->has_www || static_resolve(&r->www, req->url, req->url_len, path, sizeof path) != 0) {
-        s->stats.http_not_found++;
-        respond(s, c, 404, "Not Found", NULL, "not found\n");
+    if (!rt->has_www || static_resolve(&rt->www, req->url, req->url_len, path, sizeof path) != 0) {
+        COUNT(&s->stats, http_not_found);
+        respond(c, 404, "Not Found", NULL, "not found\n");
         return;
     }
     if (!http_is_get(req)) {
-        respond(s, c, 405, "Method Not Allowed", "Allow: GET\r\n", "method not allowed\n");
+        respond(c, 405, "Method Not Allowed", "Allow: GET\r\n", "method not allowed\n");
         return;
     }
-    /* Files are small (the demo page); reading them here keeps the
-     * design simple and happens once per page load, not per message. */
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0) {
         if (fd >= 0) close(fd);
-        respond(s, c, 404, "Not Found", NULL, "not found\n");
+        respond(c, 404, "Not Found", NULL, "not found\n");
         return;
     }
     char head[512];
@@ -66,23 +61,17 @@ static void serve_static(struct shard *s, struct conn *c, const struct http_requ
                      "Cache-Control: no-cache\r\nX-Content-Type-Options: nosniff\r\n"
                      "Connection: close\r\n\r\n",
                      static_content_type(path), (long long)st.st_size);
-    size_t size = (size_t)st.st_size;
-    uint8_t *dst = NULL;
-    if (outq_append(&c->out, &s->chunks, head, (size_t)n) == 0)
-        dst = size ? outq_reserve(&c->out, &s->chunks, size) : (uint8_t *)head;
-    size_t got = 0;
-    while (dst && got < size) {
-        ssize_t rd = read(fd, dst + got, size - got);
-        if (rd <= 0) break;
-        got += (size_t)rd;
-    }
-    close(fd);
-    if (!dst || got != size) {
-        conn_kill(s, c);
+    if (conn_queue_bytes(c, head, (size_t)n) != 0) {
+        close(fd);
         return;
     }
-    if (size) outq_commit(&c->out, size);
-    conn_close_after(s, c);
+    /* The file goes out a window at a time as the client reads it. */
+    if (file_stream_start(c, fd, (uint64_t)st.st_size) != 0) {
+        conn_kill(c);
+        return;
+    }
+    COUNT(&s->stats, files_sent);
+    conn_close_after(c);
 }
 
 static bool key_is_valid(const struct http_request *req) {
@@ -93,26 +82,26 @@ static bool key_is_valid(const struct http_request *req) {
            olen == 16;
 }
 
-static void upgrade(struct shard *s, struct conn *c, const struct http_request *req) {
+static void upgrade(struct conn *c, const struct http_request *req) {
+    struct stats *st = &c->shard->stats;
     if (!http_is_get(req)) {
-        s->stats.http_bad_request++;
-        refuse(s, c, 400, "Bad Request", "a WebSocket handshake must be a GET", NULL);
+        COUNT(st, http_bad_request);
+        refuse(c, 400, "Bad Request", "a WebSocket handshake must be a GET", NULL);
         return;
     }
     if (!req->has_version || strcmp(req->version, "13") != 0) {
-        s->stats.http_bad_version++;
-        refuse(s, c, 426, "Upgrade Required", "Sec-WebSocket-Version must be 13",
-               "Sec-WebSocket-Version: 13\r\n");
+        COUNT(st, http_bad_version);
+        refuse(c, 426, "Upgrade Required", "Sec-WebSocket-Version must be 13", "Sec-WebSocket-Version: 13\r\n");
         return;
     }
     if (!req->has_key || !key_is_valid(req)) {
-        s->stats.http_bad_request++;
-        refuse(s, c, 400, "Bad Request", "missing or malformed Sec-WebSocket-Key", NULL);
+        COUNT(st, http_bad_request);
+        refuse(c, 400, "Bad Request", "missing or malformed Sec-WebSocket-Key", NULL);
         return;
     }
     char accept[29];
     if (ws_accept_key(req->key, req->key_len, accept) != 0) {
-        conn_kill(s, c);
+        conn_kill(c);
         return;
     }
     bool offered = http_list_has(req->protocol, req->protocol_len, SUBPROTOCOL);
@@ -121,62 +110,56 @@ static void upgrade(struct shard *s, struct conn *c, const struct http_request *
                      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                      "Sec-WebSocket-Accept: %s\r\n%s\r\n",
                      accept, offered ? "Sec-WebSocket-Protocol: " SUBPROTOCOL "\r\n" : "");
-    if (outq_append(&c->out, &s->chunks, head, (size_t)n) != 0) {
-        conn_kill(s, c);
-        return;
-    }
-    free(c->http);
-    c->http = NULL;
-    c->phase = PHASE_WS;
-    c->last_ping_ms = clock_mono_ms();
-    s->stats.handshakes++;
-    registration_on_open(s, c);
+    if (conn_queue_bytes(c, head, (size_t)n) != 0) return;
+    conn_open_ws(c);
 }
 
-static void on_request(struct shard *s, struct conn *c) {
+static void on_request(struct conn *c) {
     const struct http_request *req = c->http;
-    s->stats.http_requests++;
+    COUNT(&c->shard->stats, http_requests);
     if (http_wants_websocket(req)) {
-        upgrade(s, c, req);
+        upgrade(c, req);
         return;
     }
     static const char health[] = "/healthz";
     bool is_health = req->url_len >= sizeof health - 1 && memcmp(req->url, health, sizeof health - 1) == 0 &&
                      (req->url_len == sizeof health - 1 || req->url[sizeof health - 1] == '?');
     if (is_health && http_is_get(req)) {
-        respond(s, c, 200, "OK", NULL, "ok\n");
+        respond(c, 200, "OK", NULL, "ok\n");
         return;
     }
-    serve_static(s, c, req);
+    serve_static(c, req);
 }
 
-void handshake_on_bytes(struct shard *s, struct conn *c, const uint8_t *data, size_t len) {
+void handshake_on_bytes(struct conn *c, const uint8_t *data, size_t len) {
+    struct shard *s = c->shard;
     if (!c->http) {
         c->http = malloc(sizeof *c->http);
         if (!c->http) {
-            s->stats.out_of_memory++;
-            conn_kill(s, c);
+            COUNT(&s->stats, out_of_memory);
+            conn_kill(c);
             return;
         }
-        http_request_init(c->http, s->relay->cfg.max_head);
+        http_request_init(c->http, s->cfg->max_head);
     }
     size_t used = 0;
+    char why[96];
     switch (http_feed(c->http, (const char *)data, len, &used)) {
     case HTTP_MORE:
         return;
     case HTTP_BAD:
-        s->stats.http_bad_request++;
-        refuse(s, c, 400, "Bad Request", "malformed HTTP request", NULL);
+        COUNT(&s->stats, http_bad_request);
+        refuse(c, 400, "Bad Request", "malformed HTTP request", NULL);
         return;
     case HTTP_TOO_LARGE:
-        s->stats.http_head_too_large++;
-        refuse(s, c, 431, "Request Header Fields Too Large", "request head over 8 KiB", NULL);
+        COUNT(&s->stats, http_head_too_large);
+        refuse(c, 431, "Request Header Fields Too Large", http_too_large_reason(c->http, why, sizeof why), NULL);
         return;
     case HTTP_DONE:
         break;
     }
-    on_request(s, c);
+    on_request(c);
     /* Frames the client sent right behind its request head are kept. */
-    if (c->phase == PHASE_WS && used < len) conn_on_recv(s, c, data + used, len - used);
-    else if (c->phase == PHASE_WS) conn_flush(s, c);
+    if (c->phase == PHASE_WS && used < len) conn_on_recv(c, data + used, len - used);
+    else if (c->phase == PHASE_WS) conn_flush(c);
 }

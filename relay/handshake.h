@@ -6,9 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct shard;
 struct conn;
 
-void handshake_on_bytes(struct shard *s, struct conn *c, const uint8_t *data, size_t len);
+void handshake_on_bytes(struct conn *c, const uint8_t *data, size_t len);
 
 #endif

@@ -1,5 +1,6 @@
 #include "http.h"
 #include <pthread.h>
+#include <stdio.h>
 #include <strings.h>
 #include <string.h>
 
@@ -11,6 +12,7 @@ static int on_url(llhttp_t *p, const char *at, size_t len) {
     struct http_request *req = req_of(p);
     if (req->url_len + len >= sizeof req->url) {
         req->overflow = true;
+        req->too_large = "request target";
         return -1;
     }
     memcpy(req->url + req->url_len, at, len);
@@ -71,26 +73,46 @@ static int on_field_complete(llhttp_t *p) {
     return 0;
 }
 
+static const char *const header_names[] = {
+    [H_UPGRADE] = "Upgrade", [H_CONNECTION] = "Connection", [H_KEY] = "Sec-WebSocket-Key",
+    [H_VERSION] = "Sec-WebSocket-Version", [H_PROTOCOL] = "Sec-WebSocket-Protocol"};
+
+static char *value_of(struct http_request *req, size_t **vlen) {
+    switch (req->current) {
+    case H_UPGRADE: *vlen = &req->upgrade_len; return req->upgrade;
+    case H_CONNECTION: *vlen = &req->connection_len; return req->connection;
+    case H_KEY: *vlen = &req->key_len; return req->key;
+    case H_VERSION: *vlen = &req->version_len; return req->version;
+    case H_PROTOCOL: *vlen = &req->protocol_len; return req->protocol;
+    default: return NULL;
+    }
+}
+
 static int on_value(llhttp_t *p, const char *at, size_t len) {
     struct http_request *req = req_of(p);
     req->in_value = true;
-    char *v;
     size_t *vlen;
-    switch (req->current) {
-    case H_UPGRADE: v = req->upgrade; vlen = &req->upgrade_len; break;
-    case H_CONNECTION: v = req->connection; vlen = &req->connection_len; break;
-    case H_KEY: v = req->key; vlen = &req->key_len; break;
-    case H_VERSION: v = req->version; vlen = &req->version_len; break;
-    case H_PROTOCOL: v = req->protocol; vlen = &req->protocol_len; break;
-    default: return 0;
-    }
+    char *v = value_of(req, &vlen);
+    if (!v) return 0;
     if (*vlen + len >= HTTP_VALUE_MAX) {
         req->overflow = true;
+        req->too_large = header_names[req->current];
         return -1;
     }
     memcpy(v + *vlen, at, len);
     *vlen += len;
     v[*vlen] = '\0';
+    return 0;
+}
+
+/* RFC 9110 5.5: a field value has no whitespace around it; llhttp drops
+ * what leads, this drops what trails. */
+static int on_value_complete(llhttp_t *p) {
+    struct http_request *req = req_of(p);
+    size_t *vlen;
+    char *v = value_of(req, &vlen);
+    if (!v) return 0;
+    while (*vlen && (v[*vlen - 1] == ' ' || v[*vlen - 1] == '\t')) v[--*vlen] = '\0';
     return 0;
 }
 
@@ -106,6 +128,7 @@ static void settings_once(void) {
     settings.on_header_field = on_field;
     settings.on_header_field_complete = on_field_complete;
     settings.on_header_value = on_value;
+    settings.on_header_value_complete = on_value_complete;
     settings.on_headers_complete = on_headers_complete;
 }
 
@@ -130,6 +153,16 @@ enum http_status http_feed(struct http_request *req, const char *data, size_t le
     req->head_bytes += n;
     if (n < len || req->head_bytes >= req->max_head) return HTTP_TOO_LARGE;
     return HTTP_MORE;
+}
+
+const char *http_too_large_reason(const struct http_request *req, char *buf, size_t cap) {
+    if (!req->too_large)
+        snprintf(buf, cap, "request head over %zu bytes", req->max_head);
+    else if (strcmp(req->too_large, "request target") == 0)
+        snprintf(buf, cap, "request target over %zu bytes", sizeof req->url - 1);
+    else
+        snprintf(buf, cap, "%s header over %d bytes", req->too_large, HTTP_VALUE_MAX - 1);
+    return buf;
 }
 
 bool http_is_get(const struct http_request *req) {

@@ -26,12 +26,18 @@ struct http_request {
         version[HTTP_VALUE_MAX], protocol[HTTP_VALUE_MAX];
     size_t upgrade_len, connection_len, key_len, version_len, protocol_len;
     bool has_key, has_version;
+    /* What made the head too large, for the 431's reason. */
+    const char *too_large;
 };
 
 void http_request_init(struct http_request *req, size_t max_head);
 /* Feeds bytes of the request head. On HTTP_DONE, *used is how many of
  * them belong to the head; the rest are the client's first frames. */
 enum http_status http_feed(struct http_request *req, const char *data, size_t len, size_t *used);
+
+/* On HTTP_TOO_LARGE: which part was too long ("request head over 8192
+ * bytes", "Sec-WebSocket-Key header over 255 bytes", ...). */
+const char *http_too_large_reason(const struct http_request *req, char *buf, size_t cap);
 
 bool http_is_get(const struct http_request *req);
 /* The comma-separated header value contains token (case-insensitive). */

@@ -1,10 +1,18 @@
-/* The IO backend: a small completion-style interface, one instance per
- * shard thread. io_uring.c implements it; an epoll backend can implement
- * the same functions later (the Redis ae_*.c pattern, with completions
- * instead of readiness).
+/* The IO backend: a small completion interface, one instance per shard
+ * thread (the shape of Redis' ae.c, with completions instead of
+ * readiness). io_uring.c implements it; another backend can sit beside it.
  *
  * Requests are queued by the io_* calls and submitted in one batch by
- * io_run(), which then hands every completion to the handler. */
+ * io_run(), which then hands every completion to the handler.
+ *
+ * The contract every backend keeps, and the runtime relies on:
+ * - Every armed request completes. A one-shot request (send, tick, wake)
+ *   completes exactly once; a multishot one (accept, recv) completes any
+ *   number of times with `more` set and exactly once without it.
+ * - io_cancel() only hastens that last completion (with -ECANCELED, or
+ *   with whatever had already completed); it never suppresses it.
+ * - A socket goes back through io_close() once none of its requests is
+ *   armed, and never before. */
 #ifndef IO_H
 #define IO_H
 #include <stdbool.h>
@@ -42,12 +50,18 @@ const char *io_backend_name(void);
 
 void io_accept(struct io *io, int listen_fd);
 void io_recv(struct io *io, int fd, uint64_t token);
-/* Cancels an armed (multishot) request; its last completion still comes. */
 void io_cancel(struct io *io, enum io_kind kind, uint64_t token);
 void io_send(struct io *io, int fd, uint64_t token, const void *buf, size_t len);
 void io_tick(struct io *io, unsigned ms);
 void io_watch_wake(struct io *io, int event_fd);
 void io_buf_release(struct io *io, uint16_t buf_id);
+/* The socket leaves this instance (it moves to another shard's): what the
+ * backend holds for fd goes, the socket stays open. */
+void io_detach(struct io *io, int fd);
+/* io_detach, then close. */
+void io_close(struct io *io, int fd);
+/* System calls the backend has made (io_uring_enter, epoll_wait, ...). */
+uint64_t io_syscalls(const struct io *io);
 
 typedef void (*io_handler)(void *ctx, const struct io_completion *c);
 /* Submits queued requests, waits for at least one completion, dispatches

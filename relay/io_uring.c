@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #define BUF_GROUP 0
 #define KIND_SHIFT 56
@@ -24,6 +25,7 @@ struct io {
     struct __kernel_timespec tick_ts;
     uint64_t wake_value;
     int wake_fd;
+    uint64_t syscalls;
 };
 
 const char *io_backend_name(void) { return "io_uring"; }
@@ -37,6 +39,7 @@ static inline uint64_t pack(enum io_kind kind, uint64_t token) {
 static struct io_uring_sqe *get_sqe(struct io *io) {
     struct io_uring_sqe *sqe = io_uring_get_sqe(&io->ring);
     while (!sqe) {
+        io->syscalls++;
         io_uring_submit(&io->ring);
         sqe = io_uring_get_sqe(&io->ring);
     }
@@ -154,7 +157,21 @@ void io_buf_release(struct io *io, uint16_t buf_id) {
     io_uring_buf_ring_advance(io->bufs, 1);
 }
 
+/* The ring holds nothing for a socket once its requests have completed. */
+void io_detach(struct io *io, int fd) {
+    (void)io;
+    (void)fd;
+}
+
+void io_close(struct io *io, int fd) {
+    io_detach(io, fd);
+    close(fd);
+}
+
+uint64_t io_syscalls(const struct io *io) { return io->syscalls; }
+
 int io_run(struct io *io, io_handler handler, void *ctx) {
+    io->syscalls++;
     int rc = io_uring_submit_and_wait(&io->ring, 1);
     if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) return rc;
     struct io_uring_cqe *cqe;

@@ -1,12 +1,19 @@
-/* --max-conns-per-ip: open connections per client address, counted in one
- * table shared by all shards. An IPv6 client counts by its /64, since one
- * host usually holds a whole /64. The table is 65536 atomic counters
- * indexed by a hash of the address: no lock on accept, and a collision can
- * only make two addresses share one allowance, never exceed it. */
+/* Client addresses as keys, and --max-conns-per-ip.
+ *
+ * A key folds an address to what one client holds: an IPv4 address, or
+ * an IPv6 /64 (one host usually holds a whole /64); a v4-mapped address
+ * counts as the IPv4 address it carries. Keys are hashed with a seed made
+ * per process, so nobody can pick an address whose key collides with a
+ * victim's.
+ *
+ * The connection limit is one table shared by all shards: 65536 atomic
+ * counters indexed by the key, no lock on accept; a collision can only
+ * make two addresses share one allowance, never exceed it. */
 #ifndef IP_LIMIT_H
 #define IP_LIMIT_H
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #define IP_LIMIT_BUCKETS 65536
 
@@ -15,8 +22,14 @@ struct ip_limit {
     _Atomic uint32_t count[IP_LIMIT_BUCKETS];
 };
 
-/* The bucket of fd's peer address; -1 when it cannot be read. */
-int ip_limit_bucket(int fd);
+/* Picks this process's seed; once, before any key is made. */
+void ip_key_seed(void);
+/* The key of an address; -1 for a family that has none. */
+int ip_key_of(const struct sockaddr *addr, uint64_t *key);
+/* The key of fd's peer; -1 when it cannot be read. */
+int ip_key_of_peer(int fd, uint64_t *key);
+
+static inline int ip_limit_bucket(uint64_t key) { return (int)(key & (IP_LIMIT_BUCKETS - 1)); }
 /* Takes one connection's share of the bucket; false when it is full. */
 bool ip_limit_take(struct ip_limit *l, int bucket);
 void ip_limit_give_back(struct ip_limit *l, int bucket);

@@ -1,12 +1,14 @@
-/* reflector: start-up, signals and shutdown. The work happens in the
- * shards (shard.c), one IO thread each, and on the crypto pool. */
+/* reflector: start-up, signals and shutdown. main wires the two layers
+ * together: the runtime (shards, connections, HTTP, WebSocket, mail) gets
+ * protocol v1's connection handler and shard hooks (session.h). */
 #include "config.h"
 #include "crypto_pool.h"
-#include "json.h"
+#include "key_file.h"
 #include "log.h"
-#include "relay.h"
+#include "runtime.h"
 #include "server_key.h"
-#include "shard.h"
+#include "session.h"
+#include "stats.h"
 #include <errno.h>
 #include <mbedtls/version.h>
 #include <signal.h>
@@ -22,41 +24,33 @@ static int keygen(const char *path) {
         fprintf(stderr, "reflector: cannot generate a key\n");
         return 1;
     }
-    int rc = server_key_write(&key, path, err, sizeof err);
+    int rc = key_file_write(&key, path, err, sizeof err);
     if (rc == 0) printf("%s\n", server_key_sig(&key));
     else fprintf(stderr, "reflector: %s\n", err);
     server_key_free(&key);
     return rc == 0 ? 0 : 1;
 }
 
-/* register2 is the same for every connection up to its t1: built once. */
-static int build_challenge(struct relay *r) {
-    const char *pem = server_key_public_pem(r->key);
-    size_t cap = strlen(pem) * 6 + 128;
-    char *escaped = malloc(cap);
-    r->challenge_prefix = malloc(cap + 64);
-    if (!escaped || !r->challenge_prefix) return -1;
-    ssize_t n = json_escape(pem, strlen(pem), escaped, cap);
-    if (n < 0) return -1;
-    snprintf(r->challenge_prefix, cap + 64,
-                       "{\"handler\":\"register2\",\"publicKeyPem\":\"%.*s\",\"t1\":", (int)n, escaped);
-    free(escaped);
-    return 0;
-}
-
-static void log_totals(struct relay *r) {
-    struct stats total = {0};
-    for (unsigned i = 0; i < r->nshards; i++) {
-#define X(name) total.name += r->shards[i]->stats.name;
-        STATS_FIELDS(X)
-#undef X
-    }
-    char line[2048];
+/* One line with every counter that is not zero, summed over the shards. */
+static void log_totals(const struct runtime *rt, const struct v1 *v1) {
+    char line[4096];
     int n = 0;
-#define X(name) \
-    if (total.name) n += snprintf(line + n, sizeof line - (size_t)n, " %s=%llu", #name, (unsigned long long)total.name);
-    STATS_FIELDS(X)
-#undef X
+#define SUM(field, stats_of)                                                                        \
+    do {                                                                                            \
+        uint64_t total = 0;                                                                         \
+        for (unsigned i = 0; i < rt->nshards; i++) total += counter_get(&(stats_of)->field);        \
+        if (total && n < (int)sizeof line - 64)                                                     \
+            n += snprintf(line + n, sizeof line - (size_t)n, " %s=%llu", #field, (unsigned long long)total); \
+    } while (0)
+#define RUNTIME(name, help) SUM(name, runtime_shard_stats(rt, i));
+#define SESSION(name, help) SUM(name, &session_shard_of(runtime_shard(rt, i))->stats);
+    RUNTIME_STATS(RUNTIME)
+    SESSION_STATS(SESSION)
+#undef RUNTIME
+#undef SESSION
+#undef SUM
+    uint64_t dropped = crypto_pool_dropped(v1->pool);
+    if (dropped) n += snprintf(line + n, sizeof line - (size_t)n, " registrations_dropped=%llu", (unsigned long long)dropped);
     log_info("totals:%s", n ? line : " none");
 }
 
@@ -68,15 +62,13 @@ int main(int argc, char **argv) {
         }
         return keygen(argv[2]);
     }
-    static struct relay relay;
-    struct relay *r = &relay;
-    switch (config_parse(&r->cfg, argc, argv)) {
+    static struct config cfg;
+    switch (config_parse(&cfg, argc, argv)) {
     case CONFIG_EXIT_OK: return 0;
     case CONFIG_EXIT_USAGE: return 2;
     case CONFIG_OK: break;
     }
-    log_threshold = (enum log_level)r->cfg.log_level;
-    r->per_ip.max_per_ip = r->cfg.max_conns_per_ip;
+    log_threshold = (enum log_level)cfg.log_level;
 
     /* Signals are taken by sigwait below; every thread inherits the mask. */
     sigset_t stop_signals;
@@ -88,9 +80,8 @@ int main(int argc, char **argv) {
 
     char err[512];
     static struct server_key key;
-    r->key = &key;
-    if (r->cfg.key_file) {
-        if (server_key_load(&key, r->cfg.key_file, err, sizeof err) != 0) {
+    if (cfg.key_file) {
+        if (key_file_load(&key, cfg.key_file, err, sizeof err) != 0) {
             fprintf(stderr, "reflector: --key: %s\n", err);
             return 2;
         }
@@ -98,59 +89,33 @@ int main(int argc, char **argv) {
         fprintf(stderr, "reflector: cannot generate a server key\n");
         return 1;
     }
-    if (build_challenge(r) != 0) {
-        fprintf(stderr, "reflector: out of memory\n");
-        return 1;
+
+    static struct runtime rt;
+    static struct v1 v1;
+    const struct shard_hooks hooks = {
+        .init = session_shard_init, .destroy = session_shard_destroy, .ctx = &v1};
+    if (runtime_init(&rt, &cfg, &session_handler, &hooks, err, sizeof err) != 0) {
+        fprintf(stderr, "reflector: %s\n", err);
+        return 2;
     }
-    if (r->cfg.www) {
-        if (static_root_init(&r->www, r->cfg.www, err, sizeof err) != 0) {
-            fprintf(stderr, "reflector: %s\n", err);
-            return 2;
-        }
-        r->has_www = true;
-    }
-    if (crypto_pool_start(r, err, sizeof err) != 0) {
+    if (v1_init(&v1, &cfg, &key, &rt, err, sizeof err) != 0 || runtime_start(&rt, err, sizeof err) != 0) {
         fprintf(stderr, "reflector: %s\n", err);
         return 1;
     }
-
-    r->nshards = r->cfg.threads;
-    r->shards = calloc(r->nshards, sizeof *r->shards);
-    for (unsigned i = 0; i < r->nshards; i++) {
-        r->shards[i] = calloc(1, sizeof **r->shards);
-        if (!r->shards[i] || shard_create(r->shards[i], r, i, err, sizeof err) != 0) {
-            fprintf(stderr, "reflector: %s\n", r->shards[i] ? err : "out of memory");
-            return 1;
-        }
-    }
-    for (unsigned i = 0; i < r->nshards; i++) {
-        if (shard_start(r->shards[i]) != 0) {
-            fprintf(stderr, "reflector: cannot start shard %u: %s\n", i, r->shards[i]->start_message);
-            return 1;
-        }
-    }
     log_info("reflector %s listening on %s: %u shards, %u crypto threads, max message %zu, "
              "io_uring (liburing %s), wslay %s, mbedTLS %s; server key %s%s",
-             REFLECTOR_VERSION, r->cfg.listen_text, r->nshards, r->cfg.crypto_threads,
-             r->cfg.max_message, LIBURING_VERSION, WSLAY_VERSION,
-             MBEDTLS_VERSION_STRING, server_key_sig(&key), r->cfg.key_file ? "" : " (fresh for this run)");
+             REFLECTOR_VERSION, cfg.listen_text, rt.nshards, cfg.crypto_threads, cfg.max_message,
+             LIBURING_VERSION, WSLAY_VERSION, MBEDTLS_VERSION_STRING, server_key_sig(&key),
+             cfg.key_file ? "" : " (fresh for this run)");
 
     int sig = 0;
     while (sigwait(&stop_signals, &sig) != 0) {
     }
-    log_info("%s: closing connections (at most %us)", sig == SIGINT ? "SIGINT" : "SIGTERM",
-             r->cfg.drain_timeout_s);
-    atomic_store(&r->stopping, true);
-    for (unsigned i = 0; i < r->nshards; i++) shard_wake(r->shards[i]);
-    for (unsigned i = 0; i < r->nshards; i++) pthread_join(r->shards[i]->thread, NULL);
-    crypto_pool_stop(r);
-    log_totals(r);
-    for (unsigned i = 0; i < r->nshards; i++) {
-        shard_destroy(r->shards[i]);
-        free(r->shards[i]);
-    }
-    free(r->shards);
-    free(r->challenge_prefix);
+    log_info("%s: closing connections (at most %us)", sig == SIGINT ? "SIGINT" : "SIGTERM", cfg.drain_timeout_s);
+    runtime_stop(&rt);
+    log_totals(&rt, &v1);
+    v1_destroy(&v1);
+    runtime_destroy(&rt);
     server_key_free(&key);
     log_info("stopped");
     return 0;

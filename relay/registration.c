@@ -1,98 +1,117 @@
-/* The relay's side of registration: the transport that proto/reg_machine.c
- * drives (real sockets, the crypto pool, the owner shard), and the events
- * that feed it. */
 #include "registration.h"
-#include "app.h"
 #include "clock.h"
+#include "config.h"
 #include "crypto_pool.h"
 #include "json.h"
+#include "mailbox.h"
 #include "message.h"
 #include "reg_machine.h"
-#include "route.h"
-#include "shard.h"
+#include "reply.h"
+#include "session.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct reg_ctx {
-    struct shard *s;
     struct conn *c;
-    struct reg_job *job; /* the pending proof, until the pool takes it */
+    struct session *sess;
+    struct session_shard *ss;
+    struct crypto_job *job; /* the extracted proof, until the pool takes it */
 };
+
+static struct reg_ctx ctx_of(struct conn *c) {
+    return (struct reg_ctx){c, session_of(c), session_shard_of_conn(c), NULL};
+}
 
 static void t_send(void *ctx, const char *json, size_t len) {
     struct reg_ctx *x = ctx;
-    if (x->c->phase == PHASE_WS) conn_send_text(x->s, x->c, json, len);
+    conn_send_text(x->c, json, len);
 }
 
 static void t_close(void *ctx, unsigned code, const char *reason) {
     struct reg_ctx *x = ctx;
-    log_limited(&x->s->log_lim, LOG_INFO, "registration refused: %s", reason);
-    conn_close_ws(x->s, x->c, code, reason);
+    log_limited(&x->ss->log_lim, LOG_INFO, "registration refused: %s", reason);
+    conn_close_ws(x->c, code, reason);
 }
 
-static void t_submit(void *ctx) {
+static const char *admit_reason(enum crypto_admit a, const struct config *cfg, char *buf, size_t cap) {
+    switch (a) {
+    case CRYPTO_FULL: snprintf(buf, cap, "--max-pending-registrations %u reached", cfg->max_pending_registrations); break;
+    case CRYPTO_ADDRESS_BUSY:
+        snprintf(buf, cap, "--max-registrations-per-ip %u reached", cfg->max_registrations_per_ip);
+        break;
+    default: snprintf(buf, cap, "--registration-rate-per-ip %u exceeded", cfg->registration_rate_per_ip); break;
+    }
+    return buf;
+}
+
+static bool t_submit(void *ctx) {
     struct reg_ctx *x = ctx;
-    struct shard *s = x->s;
-    struct reg_job *job = x->job;
+    struct crypto_job *job = x->job;
+    enum crypto_admit a = crypto_pool_submit(x->ss->v1->pool, job);
+    if (a != CRYPTO_QUEUED) {
+        char why[96];
+        COUNT(&x->ss->stats, registrations_busy);
+        log_limited(&x->ss->log_lim, LOG_WARN, "registration refused with BUSY: %s",
+                    admit_reason(a, x->ss->v1->cfg, why, sizeof why));
+        return false; /* the caller frees the job */
+    }
     x->job = NULL;
-    if (!s->jobs_waiting && crypto_pool_submit(s->relay, job)) return;
-    /* The pool's queue is full: the job waits here, in order, and is
-     * offered again every tick. */
-    job->next = NULL;
-    if (s->jobs_waiting_tail) s->jobs_waiting_tail->next = job;
-    else s->jobs_waiting = job;
-    s->jobs_waiting_tail = job;
-    s->njobs_waiting++;
-    s->stats.registrations_waited++;
-    log_limited(&s->log_lim, LOG_WARN, "shard %u: crypto queue full, %u registrations waiting", s->id,
-                s->njobs_waiting);
+    x->sess->job = job;
+    return true;
 }
 
+/* The proof holds: the SIG belongs to the owner shard of its hash. */
 static void t_register(void *ctx) {
     struct reg_ctx *x = ctx;
-    route_adopt_verified(x->s, x->c);
+    conn_move(x->c, (unsigned)(x->sess->sig_hash % shard_count(conn_shard(x->c))));
 }
 
 static void t_transition(void *ctx, enum state2 from, enum state2 to) {
     struct reg_ctx *x = ctx;
-    if (to == STATE2_VERIFIED) x->s->stats.registrations_verified++;
-    if (to == STATE2_UNVERIFIED) x->s->stats.registrations_failed++;
-    log_debug("conn %u/%u: state2 %s -> %s", x->s->id, x->c->slot, state2_name(from), state2_name(to));
+    if (to == STATE2_VERIFIED) COUNT(&x->ss->stats, registrations_verified);
+    if (to == STATE2_UNVERIFIED) COUNT(&x->ss->stats, registrations_failed);
+    log_debug("conn %u/%llx: state2 %s -> %s", shard_id(conn_shard(x->c)), (unsigned long long)conn_id(x->c),
+              state2_name(from), state2_name(to));
 }
 
 static const struct reg_transport transport = {
     .send = t_send, .close = t_close, .submit_proof = t_submit, .register_sig = t_register,
     .transition = t_transition};
 
-void registration_on_open(struct shard *s, struct conn *c) {
-    struct relay *r = s->relay;
-    c->t1 = clock_next_t1();
-    c->deadline_ms = clock_mono_ms() + r->cfg.register_timeout_s * 1000ull;
-    reg_init(&c->reg);
-    int n = snprintf(s->scratch, s->scratch_cap, "%s%llu}", r->challenge_prefix, (unsigned long long)c->t1);
-    struct reg_ctx x = {s, c, NULL};
-    reg_on_open(&c->reg, &transport, &x, s->scratch, (size_t)n);
+void registration_open(struct conn *c) {
+    struct reg_ctx x = ctx_of(c);
+    x.sess->t1 = clock_next_t1();
+    x.sess->deadline_ms = clock_mono_ms() + x.ss->v1->cfg->register_timeout_s * 1000ull;
+    reg_init(&x.sess->reg);
+    int n = reply_challenge(x.ss->scratch, x.ss->scratch_cap, x.ss->v1->challenge_prefix, x.sess->t1);
+    reg_on_open(&x.sess->reg, &transport, &x, x.ss->scratch, (size_t)n);
 }
 
-void registration_on_register3(struct shard *s, struct conn *c, const struct msg *m, const char *text) {
-    struct reg_ctx x = {s, c, malloc(sizeof(struct reg_job))};
+void registration_register3(struct conn *c, const struct msg *m, const char *text) {
+    struct reg_ctx x = ctx_of(c);
+    x.job = calloc(1, sizeof *x.job);
     if (!x.job) {
-        s->stats.out_of_memory++;
-        conn_close_ws(s, c, WS_CLOSE_INTERNAL, "out of memory");
+        conn_close_ws(c, 1011, "out of memory");
         return;
     }
     enum reg_code code = register3_extract(m, text, &x.job->req);
-    x.job->origin = s;
-    x.job->token = conn_token(c);
-    x.job->t1 = c->t1;
-    reg_on_register3(&c->reg, &transport, &x, code);
+    x.job->mail.kind = x.ss->v1->mail_result;
+    x.job->origin = conn_shard(c);
+    x.job->conn_id = conn_id(c);
+    x.job->addr_key = conn_addr_key(c);
+    x.job->t1 = x.sess->t1;
+    reg_on_register3(&x.sess->reg, &transport, &x, code);
     free(x.job); /* NULL once the pool has it */
 }
 
+void registration_done(struct crypto_job *job) { mail_post(job->origin, &job->mail); }
+
+void registration_drop_result(void *msg) { free(msg); }
+
 /* Look-ups answer with the key as the client sent it, so it is kept
  * JSON-escaped, ready to copy into an invite4. */
-static int keep_identity(struct conn *c, const struct reg_job *job) {
+static int keep_identity(struct session *sess, const struct crypto_job *job) {
     size_t cap = job->req.pem_len * 6 + SIG_LEN + 3;
     char *identity = malloc(cap);
     if (!identity) return -1;
@@ -104,48 +123,83 @@ static int keep_identity(struct conn *c, const struct reg_job *job) {
     memcpy(identity, job->sig, SIG_LEN + 1);
     identity[SIG_LEN + 1 + (size_t)n] = '\0';
     char *fitted = realloc(identity, SIG_LEN + 1 + (size_t)n + 1);
-    free(c->identity);
-    c->identity = fitted ? fitted : identity;
+    free(sess->identity);
+    sess->identity = fitted ? fitted : identity;
+    sess->sig_hash = sig_hash(sess->identity);
     return 0;
 }
 
-void registration_on_result(struct shard *s, struct reg_job *job) {
-    struct conn *c = shard_conn_by_token(s, job->token);
-    if (c && c->phase == PHASE_WS) {
-        struct reg_ctx x = {s, c, NULL};
-        if (job->code == REG_OK && keep_identity(c, job) != 0) {
-            s->stats.out_of_memory++;
-            conn_close_ws(s, c, WS_CLOSE_INTERNAL, "out of memory");
-        } else {
-            reg_on_proof(&c->reg, &transport, &x, job->code);
-        }
+void registration_on_result(struct shard *s, int src, void *msg, size_t len) {
+    (void)src;
+    (void)len;
+    struct crypto_job *job = msg;
+    struct conn *c = conn_by_id(s, job->conn_id);
+    /* The result is this connection's only if it still waits for this very
+     * job: a connection id is reused once its connection has gone, but a
+     * job is never freed while its session points at it. */
+    struct session *sess = c && conn_is_open(c) ? session_of(c) : NULL;
+    if (sess && sess->job == job && sess->t1 == job->t1) {
+        sess->job = NULL;
+        struct reg_ctx x = ctx_of(c);
+        if (job->code == REG_OK && keep_identity(sess, job) != 0)
+            conn_close_ws(c, 1011, "out of memory");
+        else
+            reg_on_proof(&sess->reg, &transport, &x, job->code);
     }
-    /* Otherwise the client left while its proof was computed. */
     free(job);
 }
 
-void registration_registered(struct shard *s, struct conn *c, bool sig_in_use) {
-    struct reg_ctx x = {s, c, NULL};
-    reg_on_registered(&c->reg, &transport, &x, sig_in_use);
-}
-
-void registration_retry_waiting(struct shard *s) {
-    while (s->jobs_waiting && crypto_pool_submit(s->relay, s->jobs_waiting)) {
-        s->jobs_waiting = s->jobs_waiting->next;
-        if (!s->jobs_waiting) s->jobs_waiting_tail = NULL;
-        s->njobs_waiting--;
+static void register_here(struct conn *c) {
+    struct reg_ctx x = ctx_of(c);
+    struct registry *reg = &x.ss->registry;
+    struct session *old = registry_find(reg, x.sess->identity, x.sess->sig_hash);
+    if (old && old != x.sess && x.ss->v1->cfg->on_duplicate_reject) {
+        COUNT(&x.ss->stats, sig_in_use);
+        reg_on_registered(&x.sess->reg, &transport, &x, true);
+        return;
     }
-}
-
-void registration_tick(struct shard *s, struct conn *c, uint64_t now) {
-    if (reg_waiting_for_answer(&c->reg) && now >= c->deadline_ms) {
-        s->stats.registration_timeouts++;
-        struct reg_ctx x = {s, c, NULL};
-        reg_on_timeout(&c->reg, &transport, &x);
+    bool failed;
+    registry_put(reg, x.sess, x.sess->sig_hash, &failed);
+    if (failed) {
+        conn_close_ws(c, 1011, "out of memory");
+        return;
     }
+    x.sess->registered = true;
+    if (old && old != x.sess) {
+        /* The newer, verified connection takes the signature over. */
+        old->registered = false;
+        COUNT(&x.ss->stats, replaced);
+        struct conn *oc = conn_of_session(old);
+        int n = reply_error(x.ss->scratch, x.ss->scratch_cap, "REPLACED", NULL, 0, NULL, 0);
+        if (conn_send_text(oc, x.ss->scratch, (size_t)n) == 0) conn_close_ws(oc, 4000, "REPLACED");
+    }
+    reg_on_registered(&x.sess->reg, &transport, &x, false);
 }
 
-void registration_forget(struct conn *c) {
-    free(c->identity);
-    c->identity = NULL;
+void registration_arrived(struct conn *c) { register_here(c); }
+
+void registration_tick(struct conn *c, uint64_t now) {
+    struct session *sess = session_of(c);
+    if (!reg_deadline_applies(&sess->reg) || now < sess->deadline_ms) return;
+    struct reg_ctx x = ctx_of(c);
+    COUNT(&x.ss->stats, registration_timeouts);
+    if (sess->job) {
+        crypto_pool_cancel(sess->job);
+        sess->job = NULL;
+    }
+    reg_on_timeout(&sess->reg, &transport, &x);
+}
+
+void registration_gone(struct conn *c) {
+    struct session *sess = session_of(c);
+    if (sess->job) {
+        crypto_pool_cancel(sess->job);
+        sess->job = NULL;
+    }
+    if (sess->registered) {
+        registry_remove(&session_shard_of_conn(c)->registry, sess, sess->sig_hash);
+        sess->registered = false;
+    }
+    free(sess->identity);
+    sess->identity = NULL;
 }

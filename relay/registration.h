@@ -1,28 +1,28 @@
-/* Registration (protocol.md): register3 -> proof on the crypto pool ->
- * register4, with the state2 names of proto/states.h. Transitions happen
- * here only; the proof itself runs on a crypto thread. */
+/* Registration (protocol.md): register2 on open, register3 -> proof on
+ * the crypto pool -> the connection moves to the owner shard of its SIG
+ * -> register4. The transitions are proto/reg_machine.c's; this file is
+ * the transport it drives over the runtime. */
 #ifndef REGISTRATION_H
 #define REGISTRATION_H
 #include <stddef.h>
 #include <stdint.h>
 
-struct shard;
 struct conn;
+struct shard;
 struct msg;
-struct reg_job;
+struct crypto_job;
 
-#include <stdbool.h>
+void registration_open(struct conn *c);
+void registration_register3(struct conn *c, const struct msg *m, const char *text);
+void registration_tick(struct conn *c, uint64_t now_ms);
+/* On the owner shard: the SIG is registered there and register4 goes out. */
+void registration_arrived(struct conn *c);
+void registration_gone(struct conn *c);
 
-/* The WebSocket opened: the challenge goes out. */
-void registration_on_open(struct shard *s, struct conn *c);
-void registration_on_register3(struct shard *s, struct conn *c, const struct msg *m, const char *text);
-/* A result from the crypto pool, on the shard that asked for it. */
-void registration_on_result(struct shard *s, struct reg_job *job);
-/* The owner shard registered the connection's SIG, or found it in use. */
-void registration_registered(struct shard *s, struct conn *c, bool sig_in_use);
-void registration_tick(struct shard *s, struct conn *c, uint64_t now);
-/* Jobs that found the crypto queue full are offered again. */
-void registration_retry_waiting(struct shard *s);
-void registration_forget(struct conn *c);
+/* A crypto thread finished a job: it goes back to its shard as mail. */
+void registration_done(struct crypto_job *job);
+/* The mail receiver for results, and its drop at exit. */
+void registration_on_result(struct shard *s, int src, void *msg, size_t len);
+void registration_drop_result(void *msg);
 
 #endif

@@ -1,5 +1,5 @@
 #include "registry.h"
-#include "conn.h"
+#include "session.h"
 #include "sig.h"
 #include <stdbool.h>
 #include <stdlib.h>
@@ -12,7 +12,7 @@ static inline size_t home(const struct registry *r, uint64_t hash) {
     return (size_t)(hash >> 32) & r->mask;
 }
 
-static inline const char *sig_of(const struct conn *c) { return c->identity; }
+static inline const char *sig_of(const struct session *c) { return c->identity; }
 
 int registry_init(struct registry *r, size_t capacity) {
     r->slots = calloc(capacity, sizeof *r->slots);
@@ -27,9 +27,9 @@ void registry_destroy(struct registry *r) {
     free(r->hashes);
 }
 
-struct conn *registry_find(const struct registry *r, const char *sig, uint64_t hash) {
+struct session *registry_find(const struct registry *r, const char *sig, uint64_t hash) {
     for (size_t i = home(r, hash);; i = (i + 1) & r->mask) {
-        struct conn *c = r->slots[i];
+        struct session *c = r->slots[i];
         if (!c) return NULL;
         if (r->hashes[i] == hash && memcmp(sig_of(c), sig, SIG_LEN) == 0) return c;
     }
@@ -39,16 +39,20 @@ static int grow(struct registry *r) {
     struct registry bigger;
     if (registry_init(&bigger, (r->mask + 1) * 2) != 0) return -1;
     for (size_t i = 0; i <= r->mask; i++)
-        if (r->slots[i]) registry_put(&bigger, r->slots[i], r->hashes[i]);
+        if (r->slots[i]) registry_put(&bigger, r->slots[i], r->hashes[i], NULL);
     registry_destroy(r);
     *r = bigger;
     return 0;
 }
 
-struct conn *registry_put(struct registry *r, struct conn *c, uint64_t hash) {
-    if ((r->count + 1) * 4 > (r->mask + 1) * 3 && grow(r) != 0) return NULL;
+struct session *registry_put(struct registry *r, struct session *c, uint64_t hash, bool *failed) {
+    if (failed) *failed = false;
+    if ((r->count + 1) * 4 > (r->mask + 1) * 3 && grow(r) != 0) {
+        if (failed) *failed = true;
+        return NULL;
+    }
     for (size_t i = home(r, hash);; i = (i + 1) & r->mask) {
-        struct conn *old = r->slots[i];
+        struct session *old = r->slots[i];
         if (!old) {
             r->slots[i] = c;
             r->hashes[i] = hash;
@@ -62,7 +66,7 @@ struct conn *registry_put(struct registry *r, struct conn *c, uint64_t hash) {
     }
 }
 
-void registry_remove(struct registry *r, struct conn *c, uint64_t hash) {
+void registry_remove(struct registry *r, struct session *c, uint64_t hash) {
     size_t i = home(r, hash);
     for (;; i = (i + 1) & r->mask) {
         if (!r->slots[i]) return;

@@ -1,16 +1,14 @@
-#include "shard.h"
+#include "shard_impl.h"
 #include "clock.h"
-#include "crypto_pool.h"
+#include "conn_impl.h"
 #include "io.h"
-#include "registration.h"
-#include "route.h"
+#include "mailbox.h"
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -23,15 +21,21 @@
 #define CHUNK_SIZE 8192
 #define CHUNKS_KEPT 256
 
+unsigned shard_id(const struct shard *s) { return s->id; }
+unsigned shard_count(const struct shard *s) { return s->rt->nshards; }
+void *shard_app(const struct shard *s) { return s->app; }
+bool shard_stopping(const struct shard *s) { return s->stopping; }
+
 static const char busy_response[] =
     "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n"
     "Connection: close\r\n\r\nbusy\n";
 
 /* Best effort and non-blocking: the client learns why, or just sees the close. */
-static void refuse_busy(int fd) {
+static void refuse_busy(struct shard *s, int fd) {
     ssize_t ignored = send(fd, busy_response, sizeof busy_response - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
     (void)ignored;
     close(fd);
+    counter_add(&s->stats.syscalls, 2);
 }
 
 static int open_listener(const struct config *cfg, char *err, size_t errlen) {
@@ -54,34 +58,16 @@ static int open_listener(const struct config *cfg, char *err, size_t errlen) {
     return fd;
 }
 
-int shard_create(struct shard *s, struct relay *relay, unsigned id, char *err, size_t errlen) {
+int shard_create(struct shard *s, struct runtime *rt, unsigned id, char *err, size_t errlen) {
     memset(s, 0, sizeof *s);
     s->id = id;
-    s->relay = relay;
-    s->wake_fd = -1;
-    s->listen_fd = open_listener(&relay->cfg, err, errlen);
+    s->rt = rt;
+    s->cfg = rt->cfg;
+    s->listen_fd = open_listener(rt->cfg, err, errlen);
     if (s->listen_fd < 0) return -1;
-    s->wake_fd = eventfd(0, EFD_CLOEXEC);
-    if (s->wake_fd < 0) {
-        snprintf(err, errlen, "eventfd: %s", strerror(errno));
-        return -1;
-    }
     chunk_pool_init(&s->chunks, CHUNK_SIZE, CHUNKS_KEPT);
-    if (ws_pool_init(&s->ws, &s->chunks, relay->cfg.max_message, 1024) != 0) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    s->scratch_cap = relay->cfg.max_message + 1024;
-    s->scratch = malloc(s->scratch_cap);
-    if (!s->scratch) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    if (mpmc_init(&s->results, 16384) != 0) {
-        snprintf(err, errlen, "out of memory");
-        return -1;
-    }
-    if (route_shard_init(s, relay->nshards) != 0) {
+    s->mail = mailbox_create(rt, id, &s->chunks, &s->stats);
+    if (!s->mail || ws_pool_init(&s->ws, &s->chunks, rt->cfg->max_message, 1024) != 0) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -89,51 +75,47 @@ int shard_create(struct shard *s, struct relay *relay, unsigned id, char *err, s
     return 0;
 }
 
-void shard_wake(struct shard *s) {
-    uint64_t one = 1;
-    ssize_t ignored = write(s->wake_fd, &one, sizeof one);
-    (void)ignored;
-}
-
 static int slot_reserve(struct shard *s) {
-    if (s->nfree == 0) {
-        uint32_t cap = s->slot_cap ? s->slot_cap * 2 : 1024;
-        struct conn **slots = realloc(s->slots, cap * sizeof *slots);
-        if (!slots) return -1;
-        s->slots = slots;
-        uint32_t *gens = realloc(s->slot_gen, cap * sizeof *gens);
-        if (!gens) return -1;
-        s->slot_gen = gens;
-        uint32_t *free_slots = realloc(s->free_slots, cap * sizeof *free_slots);
-        if (!free_slots) return -1;
-        s->free_slots = free_slots;
-        for (uint32_t i = cap; i > s->slot_cap; i--) {
-            s->slots[i - 1] = NULL;
-            s->slot_gen[i - 1] = 0;
-            s->free_slots[s->nfree++] = i - 1;
-        }
-        s->slot_cap = cap;
+    if (s->nfree) return 0;
+    uint32_t cap = s->slot_cap ? s->slot_cap * 2 : 1024;
+    struct conn **slots = realloc(s->slots, cap * sizeof *slots);
+    if (!slots) return -1;
+    s->slots = slots;
+    uint32_t *gens = realloc(s->slot_gen, cap * sizeof *gens);
+    if (!gens) return -1;
+    s->slot_gen = gens;
+    uint32_t *free_slots = realloc(s->free_slots, cap * sizeof *free_slots);
+    if (!free_slots) return -1;
+    s->free_slots = free_slots;
+    for (uint32_t i = cap; i > s->slot_cap; i--) {
+        s->slots[i - 1] = NULL;
+        s->slot_gen[i - 1] = 0;
+        s->free_slots[s->nfree++] = i - 1;
     }
+    s->slot_cap = cap;
     return 0;
 }
 
-int shard_attach_conn(struct shard *s, struct conn *c) {
+int shard_attach(struct shard *s, struct conn *c) {
     if (slot_reserve(s) != 0) return -1;
-    c->dirty = false; /* a mark from another shard means nothing here */
     c->slot = s->free_slots[--s->nfree];
     c->gen = ++s->slot_gen[c->slot] & 0xffffff;
     s->slots[c->slot] = c;
     if (c->slot >= s->nslots) s->nslots = c->slot + 1;
     s->live++;
-    c->recv_armed = true;
-    io_recv(s->io, c->fd, conn_token(c));
     return 0;
 }
 
-void shard_detach_conn(struct shard *s, struct conn *c) {
+void shard_detach(struct shard *s, struct conn *c) {
     s->slots[c->slot] = NULL;
     s->free_slots[s->nfree++] = c->slot;
+    c->slot = CONN_UNATTACHED;
     s->live--;
+}
+
+void shard_defer_free(struct shard *s, struct conn *c) {
+    c->next_free = s->to_free;
+    s->to_free = c;
 }
 
 int shard_mark_dirty(struct shard *s, struct conn *c) {
@@ -149,34 +131,22 @@ int shard_mark_dirty(struct shard *s, struct conn *c) {
     return 0;
 }
 
-/* Tokens, not pointers: a connection freed or moved during the batch is
+/* Tokens, not pointers: a connection that moved during the iteration is
  * simply not found. */
 static void flush_dirty(struct shard *s) {
     for (uint32_t i = 0; i < s->ndirty; i++) {
         struct conn *c = shard_conn_by_token(s, s->dirty[i]);
-        if (c && c->dirty) conn_send_now(s, c);
+        if (c && c->dirty) conn_send_now(c);
     }
     s->ndirty = 0;
 }
 
-static struct conn *conn_new(struct shard *s, int fd) {
-    struct conn *c = calloc(1, sizeof *c);
-    if (!c) return NULL;
-    c->fd = fd;
-    c->migrate_to = -1;
-    c->ip_bucket = -1;
-    if (shard_attach_conn(s, c) != 0) {
-        free(c);
-        return NULL;
+static void free_dead(struct shard *s) {
+    while (s->to_free) {
+        struct conn *c = s->to_free;
+        s->to_free = c->next_free;
+        conn_free(c);
     }
-    return c;
-}
-
-void shard_release_conn(struct shard *s, struct conn *c) {
-    shard_detach_conn(s, c);
-    ip_limit_give_back(&s->relay->per_ip, c->ip_bucket);
-    atomic_fetch_sub_explicit(&s->relay->conns, 1, memory_order_relaxed);
-    free(c);
 }
 
 struct conn *shard_conn_by_token(struct shard *s, uint64_t token) {
@@ -200,7 +170,7 @@ static void on_accept(struct shard *s, const struct io_completion *ev) {
     }
     if (ev->res < 0) {
         if (ev->res != -ECANCELED) {
-            s->stats.accept_errors++;
+            COUNT(&s->stats, accept_errors);
             log_limited(&s->log_lim, LOG_WARN, "shard %u: accept failed: %s", s->id, strerror(-ev->res));
         }
         return;
@@ -210,40 +180,38 @@ static void on_accept(struct shard *s, const struct io_completion *ev) {
         close(fd);
         return;
     }
-    struct relay *r = s->relay;
-    unsigned before = atomic_fetch_add_explicit(&r->conns, 1, memory_order_relaxed);
-    if (before >= r->cfg.max_conns) {
-        atomic_fetch_sub_explicit(&r->conns, 1, memory_order_relaxed);
-        s->stats.refused_max_conns++;
-        log_limited(&s->log_lim, LOG_WARN, "refused a connection: --max-conns %u reached", r->cfg.max_conns);
-        refuse_busy(fd);
+    struct runtime *rt = s->rt;
+    unsigned before = atomic_fetch_add_explicit(&rt->conns, 1, memory_order_relaxed);
+    if (before >= s->cfg->max_conns) {
+        atomic_fetch_sub_explicit(&rt->conns, 1, memory_order_relaxed);
+        COUNT(&s->stats, refused_max_conns);
+        log_limited(&s->log_lim, LOG_WARN, "refused a connection: --max-conns %u reached", s->cfg->max_conns);
+        refuse_busy(s, fd);
         return;
     }
-    int bucket = r->per_ip.max_per_ip ? ip_limit_bucket(fd) : -1;
-    if (!ip_limit_take(&r->per_ip, bucket)) {
-        atomic_fetch_sub_explicit(&r->conns, 1, memory_order_relaxed);
-        s->stats.refused_per_ip++;
+    uint64_t key = 0;
+    bool has_key = ip_key_of_peer(fd, &key) == 0;
+    COUNT(&s->stats, syscalls);
+    int bucket = has_key && rt->per_ip.max_per_ip ? ip_limit_bucket(key) : -1;
+    if (!ip_limit_take(&rt->per_ip, bucket)) {
+        atomic_fetch_sub_explicit(&rt->conns, 1, memory_order_relaxed);
+        COUNT(&s->stats, refused_per_ip);
         log_limited(&s->log_lim, LOG_WARN, "refused a connection: --max-conns-per-ip %u reached",
-                    r->per_ip.max_per_ip);
-        refuse_busy(fd);
+                    rt->per_ip.max_per_ip);
+        refuse_busy(s, fd);
         return;
     }
-    struct conn *c = conn_new(s, fd);
-    if (!c) {
-        atomic_fetch_sub_explicit(&r->conns, 1, memory_order_relaxed);
-        ip_limit_give_back(&r->per_ip, bucket);
-        s->stats.out_of_memory++;
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    COUNT(&s->stats, syscalls);
+    if (!conn_new(s, fd, bucket, key)) {
+        atomic_fetch_sub_explicit(&rt->conns, 1, memory_order_relaxed);
+        ip_limit_give_back(&rt->per_ip, bucket);
+        COUNT(&s->stats, out_of_memory);
         close(fd);
         return;
     }
-    c->ip_bucket = bucket;
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    s->stats.accepted++;
-    c->phase = PHASE_HTTP;
-    uint64_t now = clock_mono_ms();
-    c->last_recv_ms = now;
-    c->deadline_ms = now + s->relay->cfg.handshake_timeout_s * 1000ull;
+    COUNT(&s->stats, accepted);
 }
 
 static void on_recv(struct shard *s, const struct io_completion *ev) {
@@ -252,57 +220,33 @@ static void on_recv(struct shard *s, const struct io_completion *ev) {
         if (ev->has_buf) io_buf_release(s->io, ev->buf_id);
         return;
     }
-    /* recv_armed stays set while the data is handled, so nothing handled
-     * here can free the connection under us. */
-    bool ended = !ev->more;
     if (ev->res > 0) {
-        if (c->phase != PHASE_DEAD) conn_on_recv(s, c, ev->data, (size_t)ev->res);
+        if (c->phase != PHASE_DEAD) conn_on_recv(c, ev->data, (size_t)ev->res);
         io_buf_release(s->io, ev->buf_id);
-        if (c->phase != PHASE_DEAD) conn_pause_if_backlogged(s, c, ended);
     } else if (ev->res == 0) {
-        if (c->phase != PHASE_DEAD) conn_on_eof(s, c);
+        if (c->phase != PHASE_DEAD) conn_on_eof(c);
     } else if (ev->res == -ENOBUFS) {
         /* Every provided buffer is in use for this batch; they come back
          * as soon as the batch is handled, so re-arming is enough. */
-        s->stats.recv_nobufs++;
-    } else if (ev->res == -ECANCELED && (c->migrate_to >= 0 || c->read_paused)) {
-        /* Stopped on purpose: the connection moves to its owner shard, or
-         * its unsent replies are over --max-queued. */
-    } else if (c->phase != PHASE_DEAD) {
-        conn_kill(s, c);
+        COUNT(&s->stats, recv_nobufs);
+    } else if (ev->res != -ECANCELED) {
+        /* Cancelled on purpose (paused, moving, closing) is no error. */
+        conn_kill(c);
     }
-    if (ended) c->recv_armed = false;
-    if (c->phase == PHASE_DEAD) {
-        conn_maybe_free(s, c);
-        return;
-    }
-    if (c->migrate_to >= 0) {
-        if (!c->recv_armed && !c->send_in_flight) route_migrate_ready(s, c);
-        return;
-    }
-    if (ended && !c->peer_eof && !c->read_paused) {
-        c->recv_armed = true;
-        io_recv(s->io, c->fd, conn_token(c));
-    }
+    if (!ev->more) conn_on_recv_end(c);
 }
 
 static void on_send(struct shard *s, const struct io_completion *ev) {
     struct conn *c = shard_conn_by_token(s, ev->token);
-    if (c) conn_on_send(s, c, ev->res);
+    if (c) conn_on_send(c, ev->res);
 }
 
 static void begin_stop(struct shard *s) {
     s->stopping = true;
-    s->stop_deadline_ms = clock_mono_ms() + s->relay->cfg.drain_timeout_s * 1000ull;
+    s->stop_deadline_ms = clock_mono_ms() + s->cfg->drain_timeout_s * 1000ull;
     io_cancel(s->io, IO_ACCEPT, 0);
-    for (uint32_t i = 0; i < s->nslots; i++) {
-        struct conn *c = s->slots[i];
-        if (!c) continue;
-        if (c->phase == PHASE_WS)
-            conn_close_ws(s, c, WS_CLOSE_GOING_AWAY, "server shutting down");
-        else if (c->phase == PHASE_HTTP)
-            conn_kill(s, c);
-    }
+    for (uint32_t i = 0; i < s->nslots; i++)
+        if (s->slots[i]) conn_begin_stop(s->slots[i]);
 }
 
 static void on_tick(struct shard *s) {
@@ -313,16 +257,13 @@ static void on_tick(struct shard *s) {
     }
     for (uint32_t i = 0; i < s->nslots; i++) {
         struct conn *c = s->slots[i];
-        if (c) conn_tick(s, c, now);
+        if (c) conn_tick(c, now);
     }
     if (s->stopping && now >= s->stop_deadline_ms) {
-        for (uint32_t i = 0; i < s->nslots; i++) {
-            struct conn *c = s->slots[i];
-            if (c && c->phase != PHASE_DEAD) conn_kill(s, c);
-        }
+        for (uint32_t i = 0; i < s->nslots; i++)
+            if (s->slots[i]) conn_kill(s->slots[i]);
     }
-    registration_retry_waiting(s);
-    route_flush_overflow(s);
+    if (s->rt->hooks->tick) s->rt->hooks->tick(s, now);
     io_tick(s->io, TICK_MS);
 }
 
@@ -333,40 +274,46 @@ static void dispatch(void *ctx, const struct io_completion *ev) {
     case IO_RECV: on_recv(s, ev); break;
     case IO_SEND: on_send(s, ev); break;
     case IO_TICK: on_tick(s); break;
-    case IO_WAKE: {
-        struct reg_job *job;
-        while ((job = mpmc_pop(&s->results))) registration_on_result(s, job);
-        route_drain_inbound(s);
-        if (atomic_load(&s->relay->stopping) && !s->stopping) begin_stop(s);
-        io_watch_wake(s->io, s->wake_fd);
+    case IO_WAKE:
+        mailbox_drain(s->mail);
+        if (atomic_load(&s->rt->stopping) && !s->stopping) begin_stop(s);
+        io_watch_wake(s->io, mailbox_wake_fd(s->mail));
         break;
-    }
     }
 }
 
 static void *shard_main(void *arg) {
     struct shard *s = arg;
-    /* The ring is made by the thread that uses it: SINGLE_ISSUER ties a
-     * ring to the task that created it. */
+    /* The IO instance is made by the thread that uses it: io_uring's
+     * SINGLE_ISSUER ties a ring to the task that created it. */
     struct io_settings settings = {
         .sq_entries = 1024, .cq_entries = 16384,
         .recv_buffers = RECV_BUFFERS, .recv_buffer_size = RECV_BUFFER_SIZE};
     s->io = io_create(&settings, s->start_message, sizeof s->start_message);
-    s->start_error = s->io ? 0 : -1;
+    if (s->io && s->rt->hooks->init) {
+        s->app = s->rt->hooks->init(s, s->rt->hooks->ctx);
+        if (!s->app) snprintf(s->start_message, sizeof s->start_message, "out of memory");
+    }
+    s->start_error = s->io && (s->app || !s->rt->hooks->init) ? 0 : -1;
     sem_post(&s->started);
-    if (!s->io) return NULL;
+    if (s->start_error) return NULL;
     s->accepting = true;
     io_accept(s->io, s->listen_fd);
-    io_watch_wake(s->io, s->wake_fd);
+    io_watch_wake(s->io, mailbox_wake_fd(s->mail));
     io_tick(s->io, TICK_MS);
     for (;;) {
         int rc = io_run(s->io, dispatch, s);
         if (rc < 0) {
-            log_error("shard %u: ring failed: %s", s->id, strerror(-rc));
+            log_error("shard %u: %s failed: %s", s->id, io_backend_name(), strerror(-rc));
             break;
         }
+        mailbox_flush(s->mail);
         flush_dirty(s);
-        if (s->stopping && s->live == 0 && atomic_load(&s->relay->in_transit) == 0) break;
+        free_dead(s);
+        uint64_t calls = io_syscalls(s->io);
+        counter_add(&s->stats.syscalls, calls - s->io_calls_seen);
+        s->io_calls_seen = calls;
+        if (s->stopping && s->live == 0 && atomic_load(&s->rt->in_transit) == 0) break;
     }
     return NULL;
 }
@@ -379,21 +326,14 @@ int shard_start(struct shard *s) {
 }
 
 void shard_destroy(struct shard *s) {
-    route_shard_destroy(s);
+    if (s->app && s->rt->hooks->destroy) s->rt->hooks->destroy(s);
+    mailbox_destroy(s->mail);
     io_destroy(s->io);
     ws_pool_destroy(&s->ws);
     chunk_pool_destroy(&s->chunks);
     free(s->slots);
     free(s->slot_gen);
     free(s->free_slots);
-    free(s->scratch);
     free(s->dirty);
-    mpmc_destroy(&s->results);
-    while (s->jobs_waiting) {
-        struct reg_job *next = s->jobs_waiting->next;
-        free(s->jobs_waiting);
-        s->jobs_waiting = next;
-    }
     if (s->listen_fd >= 0) close(s->listen_fd);
-    if (s->wake_fd >= 0) close(s->wake_fd);
 }

@@ -1,26 +1,43 @@
-/* Per-shard counters: every refusal and every close reason is counted.
- * Written only by the shard's thread; summed when the relay reports. */
+/* The runtime's per-shard counters: every refusal and every close reason
+ * is counted. Written only by the shard's thread (counter.h). The
+ * protocol layer keeps its own (session.h). */
 #ifndef STATS_H
 #define STATS_H
-#include <stdint.h>
+#include "counter.h"
 
-#define STATS_FIELDS(X)                                                    \
-    X(accepted) X(refused_max_conns) X(refused_per_ip) X(accept_errors) X(handshakes)          \
-    X(http_requests) X(http_bad_request) X(http_head_too_large)              \
-    X(http_bad_version) X(http_not_found) X(handshake_timeouts)              \
-    X(messages_in) X(frames_out) X(sends) X(close_protocol) X(close_too_big)          \
-    X(close_bad_utf8) X(close_binary) X(close_idle) X(close_peer)            \
-    X(bad_json) X(unknown_handler) X(not_registered) X(bad_envelope)         \
-    X(recv_nobufs) X(out_of_memory) X(registrations_verified)               \
-    X(registrations_failed) X(registrations_waited) X(registration_timeouts) \
-    X(recipient_not_available) X(recipient_backlogged) X(rate_limited)       \
-    X(from_mismatch) X(envelopes_delivered) X(ring_full) X(sig_in_use)      \
-    X(replaced) X(slow_consumers) X(reads_paused)
+#define RUNTIME_STATS(X)                                                                          \
+    X(accepted, "connections accepted")                                                           \
+    X(refused_max_conns, "connections refused: --max-conns reached")                              \
+    X(refused_per_ip, "connections refused: --max-conns-per-ip reached")                          \
+    X(accept_errors, "accept failures (EMFILE and the like)")                                     \
+    X(handshakes, "WebSocket upgrades")                                                           \
+    X(http_requests, "HTTP requests")                                                             \
+    X(http_bad_request, "HTTP requests refused with 400")                                         \
+    X(http_head_too_large, "HTTP requests refused with 431")                                      \
+    X(http_bad_version, "WebSocket upgrades refused with 426")                                    \
+    X(http_not_found, "HTTP requests answered 404")                                               \
+    X(handshake_timeouts, "connections closed: request head not complete in time")                \
+    X(messages_in, "WebSocket text messages received")                                            \
+    X(frames_out, "WebSocket frames queued")                                                      \
+    X(sends, "send requests")                                                                     \
+    X(syscalls, "system calls made by the shard")                                                 \
+    X(close_protocol, "connections closed with 1002")                                             \
+    X(close_too_big, "connections closed with 1009")                                              \
+    X(close_bad_utf8, "connections closed with 1007")                                             \
+    X(close_binary, "connections closed with 1003")                                               \
+    X(close_idle, "connections closed as idle")                                                   \
+    X(close_peer, "connections closed by the peer")                                               \
+    X(recv_nobufs, "receives that found no provided buffer")                                      \
+    X(out_of_memory, "operations refused for lack of memory")                                     \
+    X(slow_consumers, "connections dropped after --slow-consumer-timeout over --max-queued")      \
+    X(reads_paused, "times a connection's reads paused: its unsent output over --max-queued")     \
+    X(moves, "connections moved to another shard")                                                \
+    X(mail_full, "mail chunks kept back because a ring to another shard was full")               \
+    X(mail_refused, "mail refused: bytes waiting to cross shards over --max-crossing")            \
+    X(files_sent, "static files served")
 
 struct stats {
-#define X(name) uint64_t name;
-    STATS_FIELDS(X)
-#undef X
+    RUNTIME_STATS(COUNTER_FIELD)
 };
 
 #endif

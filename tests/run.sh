@@ -64,6 +64,10 @@ suites() {
 
 step "unit" ./build/unit-tests "$SHARED"
 step "unit (asan+ubsan)" ./build/asan/unit-tests "$SHARED"
+# The protocol layer over a fake runtime, its crypto pool's threads real.
+step "session" ./build/session-tests "$SHARED"
+step "session (asan+ubsan)" ./build/asan/session-tests "$SHARED"
+TSAN_OPTIONS="halt_on_error=1" step "session (tsan)" ./build/tsan/session-tests "$SHARED"
 suites plain build/reflector
 # The browser client (proto/js): its state machine over the mock transport,
 # then the demo page in headless Chromium against the plain build.

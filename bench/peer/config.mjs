@@ -1,7 +1,10 @@
 // The relay's command line (README.md "Running it"), so the same tests and
 // benchmarks drive either. Flags about threads have no meaning for one Node
 // process: --threads is accepted and ignored, --crypto-threads sizes the
-// libuv pool that node:crypto's WebCrypto jobs run on.
+// libuv pool that node:crypto's WebCrypto jobs run on. The relay's
+// admission control for registrations and its bound on mail between
+// shards have no counterpart here: those flags are accepted and ignored,
+// as the Simpatico reflector this peer is built like has neither.
 
 export const HELP = `usage: reflector-peer [options]
        reflector-peer keygen FILE
@@ -20,6 +23,8 @@ The Node.js baseline of the Reflector relay: protocol v1 on ws and node:crypto.
   --max-message BYTES      largest WebSocket message accepted (default 4096)
   --max-conns N            open connections at most (default 100000)
   --max-conns-per-ip N     open connections per client address; 0: no limit (default 0)
+  --max-pending-registrations N, --max-registrations-per-ip N, --registration-rate-per-ip N,
+  --max-crossing BYTES     accepted for the relay's sake; no admission control or shards here
   --ping-interval S        WebSocket ping period; silent for 2 periods: closed (default 20)
   --handshake-timeout S    time to complete the HTTP request head (default 5)
   --drain-timeout S        graceful shutdown wait for clients (default 5)
@@ -49,6 +54,10 @@ const FLAGS = {
   '--max-message': ['maxMessage', INT(128, 64 * 1024 * 1024), 'want 128..67108864 bytes'],
   '--max-conns': ['maxConns', INT(1, 10000000), 'want 1..10000000'],
   '--max-conns-per-ip': ['maxConnsPerIp', INT(0, 10000000), 'want 0..10000000'],
+  '--max-pending-registrations': ['maxPendingRegistrations', INT(1, 1000000), 'want 1..1000000'],
+  '--max-registrations-per-ip': ['maxRegistrationsPerIp', INT(0, 1000000), 'want 0..1000000'],
+  '--registration-rate-per-ip': ['registrationRatePerIp', INT(0, 1000000), 'want 0..1000000 per second'],
+  '--max-crossing': ['maxCrossing', INT(65536, 2 ** 34), 'want 65536..17179869184 bytes'],
   '--ping-interval': ['pingIntervalS', INT(1, 86400), 'want 1..86400 seconds'],
   '--handshake-timeout': ['handshakeTimeoutS', INT(1, 3600), 'want 1..3600 seconds'],
   '--drain-timeout': ['drainTimeoutS', INT(0, 3600), 'want 0..3600 seconds'],

@@ -19,8 +19,8 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tests", "lib"))
-from relayproc import Relay  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))  # the repository root
+from tests.lib.relayproc import Relay  # noqa: E402
 
 
 def vm_rss_kib(pid):

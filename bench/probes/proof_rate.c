@@ -31,6 +31,7 @@
 #include "message.h"
 #include "proof.h"
 #include "register3.h"
+#include "key_file.h"
 #include "server_key.h"
 
 #define MAX_ITER 10000000UL
@@ -78,7 +79,7 @@ int main(int argc, char **argv) {
 
     char err[256];
     struct server_key key;
-    if (server_key_load(&key, key_path, err, sizeof err) != 0) {
+    if (key_file_load(&key, key_path, err, sizeof err) != 0) {
         fprintf(stderr, "%s\n", err);
         return 2;
     }

@@ -16,9 +16,9 @@ SHARED=${SHARED:-../shared}
 CC=${CC:-cc}
 BIN=build/proof-rate
 
-if [ ! -x "$BIN" ] || [ -n "$(find bench/probes/proof_rate.c proto -newer "$BIN" -name '*.[ch]' 2>/dev/null)" ]; then
+if [ ! -x "$BIN" ] || [ -n "$(find bench/probes/proof_rate.c proto relay/key_file.c -newer "$BIN" -name '*.[ch]' 2>/dev/null)" ]; then
   mkdir -p build
-  "$CC" -O2 -g -std=gnu11 -D_GNU_SOURCE -Iproto bench/probes/proof_rate.c proto/*.c \
+  "$CC" -O2 -g -std=gnu11 -D_GNU_SOURCE -Iproto -Irelay bench/probes/proof_rate.c proto/*.c relay/key_file.c \
     -o "$BIN" -lmbedtls -lmbedx509 -lmbedcrypto
 fi
 

@@ -6,15 +6,13 @@ connect() that does the handshake and checks the server's register2, and the
 """
 import itertools
 import json
-import os
 import time
-import unittest
 
-from . import _LIB  # noqa: F401  (sys.path set-up for tests/lib)
-import wsraw
-from relayproc import Relay, binary
-from wsraw import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT,  # noqa: F401  (re-exported)
-                   Client, build_frame, close_payload)  # noqa: F401
+from tests.lib.rawhttp import DEFAULT_TIMEOUT
+from tests.lib.relayproc import RelayTestCase
+from tests.lib.syncws import ws_connect
+from tests.lib.wire import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT,  # noqa: F401  (re-exported)
+                            build_frame, close_payload)  # noqa: F401
 
 PREFIX = b'{"handler":"ping","t":"'
 SUFFIX = b'"}'
@@ -60,24 +58,9 @@ def json_raw_value(payload, key):
     return i
 
 
-class RelayCase(unittest.TestCase):
-    """One relay process per class (RELAY_ARGS are its extra flags)."""
-    RELAY_ARGS = ()
-    THREADS = 2
-    relay = None
-
-    @classmethod
-    def setUpClass(cls):
-        if not os.path.exists(binary()):
-            raise RuntimeError("relay binary %s does not exist (make build/reflector)" % binary())
-        cls.relay = Relay(*cls.RELAY_ARGS, threads=cls.THREADS)
-        cls.relay.__enter__()
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.relay is not None:
-            relay, cls.relay = cls.relay, None
-            relay.__exit__(None, None, None)
+class RelayCase(RelayTestCase):
+    """One relay process per class (RELAY_ARGS are its extra flags); each
+    case has CASE_BUDGET seconds of network waiting in all."""
 
     def setUp(self):
         self.budget_end = time.monotonic() + CASE_BUDGET
@@ -85,10 +68,10 @@ class RelayCase(unittest.TestCase):
             self.fail("relay exited with %s:\n%s" % (self.relay.proc.returncode, self.relay.output()))
 
     # -- connections ------------------------------------------------------
-    def connect(self, timeout=wsraw.DEFAULT_TIMEOUT):
+    def connect(self, timeout=DEFAULT_TIMEOUT):
         """Handshake, then read and check the server's first message."""
-        c = Client(self.relay.host, self.relay.port, timeout=timeout, hard_deadline=self.budget_end)
-        self.addCleanup(c.close)
+        c = ws_connect(self.port, timeout=timeout, hard_deadline=self.budget_end)
+        self.addCleanup(c.abort)
         f = c.recv_frame()
         self.assertEqual(f.opcode, OP_TEXT, "first server message must be text: %r" % f)
         msg = json.loads(f.payload.decode("utf-8"))

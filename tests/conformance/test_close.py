@@ -67,7 +67,7 @@ class CloseBehaviour(RelayCase):
         self.assertEqual(f.opcode, OP_CLOSE, f)
         msg, _ = ping_of_size(40)
         c.send_raw(build_frame(OP_TEXT, msg) + build_frame(OP_PING, b"p"))
-        c.wait_closed()
+        c.expect_eof()
 
     def test_7_1_5_close_inside_fragmented_message(self):
         """Autobahn 7.1.5: text fragment (FIN=0), close 1000, continuation
@@ -169,7 +169,7 @@ class ClosePayloads(RelayCase):
                 c = self.connect()
                 c.send_close(1000, reason)
                 self.assertClose(c, 1007)
-                c.close()
+                c.abort()
 
 
 def _code_case(code, valid):

@@ -1,24 +1,10 @@
 """Section 5 (fragmentation): fragmented text messages are reassembled
 (control frames may come between fragments), control frames must not be
 fragmented, and continuation frames need a message in progress."""
+from tests.lib.wire import cut_at, message_frames
+
 from .common import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, RelayCase,
                      build_frame, close_payload, ping_of_size)
-
-
-def frags(msg, cuts):
-    """msg cut at the given offsets (empty pieces allowed: repeated or 0 cuts)."""
-    pieces, prev = [], 0
-    for c in cuts:
-        pieces.append(msg[prev:c])
-        prev = c
-    pieces.append(msg[prev:])
-    return pieces
-
-
-def message_frames(pieces, opcode=OP_TEXT):
-    n = len(pieces)
-    return b"".join(build_frame(opcode if i == 0 else OP_CONT, p, fin=(i == n - 1))
-                    for i, p in enumerate(pieces))
 
 
 class ControlFragments(RelayCase):
@@ -61,21 +47,21 @@ class TextFragments(RelayCase):
         """Autobahn 5.3: text in 2 fragments, one write -> pong."""
         c = self.connect()
         msg, t = ping_of_size(60)
-        c.send_raw(message_frames(frags(msg, [20])))
+        c.send_raw(message_frames(cut_at(msg, [20])))
         self.assertPong(c, t)
 
     def test_5_4_two_fragments_separate_writes(self):
         """Autobahn 5.4: text in 2 fragments, each in its own write -> pong."""
         c = self.connect()
         msg, t = ping_of_size(60)
-        c.send_fragments(OP_TEXT, frags(msg, [20]), delay=0.05)
+        c.send_fragments(OP_TEXT, cut_at(msg, [20]), delay=0.05)
         self.assertPong(c, t)
 
     def test_5_5_two_fragments_octetwise(self):
         """Autobahn 5.5: text in 2 fragments, written one byte at a time -> pong."""
         c = self.connect()
         msg, t = ping_of_size(60)
-        c.send_raw(message_frames(frags(msg, [20])), chunk=1, delay=0.0005)
+        c.send_raw(message_frames(cut_at(msg, [20])), chunk=1, delay=0.0005)
         self.assertPong(c, t)
 
     def test_5_6_ping_between_fragments(self):
@@ -115,7 +101,7 @@ class TextFragments(RelayCase):
         the message is finished, then the pong message."""
         c = self.connect()
         msg, t = ping_of_size(100)
-        p = frags(msg, [20, 40, 60, 80])
+        p = cut_at(msg, [20, 40, 60, 80])
         c.send_text(p[0], fin=False)
         c.send_frame(OP_CONT, p[1], fin=False)
         c.send_ping(b"pongme 1!")
@@ -131,7 +117,7 @@ class TextFragments(RelayCase):
         """Autobahn 5.20: as 5.19, with the frames written byte by byte."""
         c = self.connect()
         msg, t = ping_of_size(100)
-        p = frags(msg, [20, 40, 60, 80])
+        p = cut_at(msg, [20, 40, 60, 80])
         data = (build_frame(OP_TEXT, p[0], fin=False) + build_frame(OP_CONT, p[1], fin=False) +
                 build_frame(OP_PING, b"pongme 1!") + build_frame(OP_CONT, p[2], fin=False) +
                 build_frame(OP_CONT, p[3], fin=False) + build_frame(OP_PING, b"pongme 2!") +
@@ -156,7 +142,7 @@ class TextFragments(RelayCase):
         fragments of one message -> 3 pongs in order, then the message."""
         c = self.connect()
         msg, t = ping_of_size(90)
-        p = frags(msg, [30, 60])
+        p = cut_at(msg, [30, 60])
         c.send_raw(build_frame(OP_TEXT, p[0], fin=False) + build_frame(OP_PING, b"1") +
                    build_frame(OP_CONT, p[1], fin=False) + build_frame(OP_PING, b"") +
                    build_frame(OP_PONG, b"x") + build_frame(OP_PING, b"3") + build_frame(OP_CONT, p[2]))
@@ -174,7 +160,7 @@ class TextFragments(RelayCase):
                 msg, t = ping_of_size(200)
                 size = -(-len(msg) // n)
                 cuts = [min(len(msg), size * i) for i in range(1, n)]
-                c.send_raw(message_frames(frags(msg, cuts)))
+                c.send_raw(message_frames(cut_at(msg, cuts)))
                 self.assertPong(c, t)
 
     def test_5_x_every_split_point(self):
@@ -184,7 +170,7 @@ class TextFragments(RelayCase):
         msg, t = ping_of_size(70)
         for k in range(len(msg) + 1):
             with self.subTest(cut=k):
-                c.send_raw(message_frames(frags(msg, [k])))
+                c.send_raw(message_frames(cut_at(msg, [k])))
                 self.assertPong(c, t)
 
     def test_5_x_empty_fragments(self):
@@ -218,8 +204,8 @@ class TextFragments(RelayCase):
         messages in one write -> 4 pongs in order."""
         c = self.connect()
         msgs = [ping_of_size(n) for n in (80, 40, 300, 25)]
-        data = (message_frames(frags(msgs[0][0], [10, 50])) + build_frame(OP_TEXT, msgs[1][0]) +
-                message_frames(frags(msgs[2][0], [126, 127])) + build_frame(OP_TEXT, msgs[3][0]))
+        data = (message_frames(cut_at(msgs[0][0], [10, 50])) + build_frame(OP_TEXT, msgs[1][0]) +
+                message_frames(cut_at(msgs[2][0], [126, 127])) + build_frame(OP_TEXT, msgs[3][0]))
         c.send_raw(data)
         for _, t in msgs:
             self.assertPong(c, t)

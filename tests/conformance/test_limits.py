@@ -4,14 +4,13 @@ Autobahn sends up to 16 MiB; the relay takes messages up to --max-message
 passes the limit, without waiting for the rest or for FIN."""
 import time
 
+from tests.lib.wire import chunks, message_frames
+
 from .common import BIG, BIG_ARGS, OP_CONT, OP_PING, OP_TEXT, RelayCase, build_frame, ping_of_size
 
 
 def fragments(msg, size, final=True):
-    pieces = [msg[i:i + size] for i in range(0, len(msg), size)]
-    n = len(pieces)
-    return b"".join(build_frame(OP_TEXT if i == 0 else OP_CONT, p, fin=(final and i == n - 1))
-                    for i, p in enumerate(pieces))
+    return message_frames(chunks(msg, size), final=final)
 
 
 class LargeLimit(RelayCase):

@@ -9,7 +9,7 @@ they are kept out of the valid sequences (and tested on their own).
 """
 import time
 
-from wsraw import Timeout
+from tests.lib.wire import Timeout, cut_at, message_frames
 
 from .common import OP_CLOSE, OP_CONT, OP_TEXT, PREFIX, RelayCase, build_frame, ping_msg
 
@@ -163,21 +163,6 @@ for _n, _d, _seq in INVALID:
 assert _is_utf8(BOUNDARIES)
 
 
-def frames_of(pieces, final=True):
-    n = len(pieces)
-    return b"".join(build_frame(OP_TEXT if i == 0 else OP_CONT, p, fin=(final and i == n - 1))
-                    for i, p in enumerate(pieces))
-
-
-def cut(data, *offsets):
-    pieces, prev = [], 0
-    for o in offsets:
-        pieces.append(data[prev:o])
-        prev = o
-    pieces.append(data[prev:])
-    return pieces
-
-
 class ValidUtf8(RelayCase):
     """Valid text: the pong's t is byte-identical, however it was cut."""
 
@@ -188,10 +173,10 @@ def _valid_case(seq):
         msg, t = ping_msg(seq)
         c.send_text(msg)                                     # one frame
         self.assertPong(c, t)
-        c.send_raw(frames_of([msg[i:i + 1] for i in range(len(msg))]))   # 1-byte fragments
+        c.send_raw(message_frames([msg[i:i + 1] for i in range(len(msg))]))   # 1-byte fragments
         self.assertPong(c, t)
         for k in range(len(PREFIX), len(msg) - 1):            # 2 fragments, every cut in t
-            c.send_raw(frames_of(cut(msg, k)))
+            c.send_raw(message_frames(cut_at(msg, [k])))
             self.assertPong(c, t)
     return test
 
@@ -214,7 +199,7 @@ class ValidUtf8Splits(RelayCase):
         msg, t = ping_msg(BOUNDARIES)
         for k in range(len(msg) + 1):
             with self.subTest(cut=k):
-                c.send_raw(frames_of(cut(msg, k)))
+                c.send_raw(message_frames(cut_at(msg, [k])))
                 self.assertPong(c, t)
 
     def test_6_2_three_fragment_cuts(self):
@@ -227,7 +212,7 @@ class ValidUtf8Splits(RelayCase):
         for i in range(start, end):
             for j in range(i + 1, min(i + 5, end + 1)):
                 with self.subTest(cuts=(i, j)):
-                    c.send_raw(frames_of(cut(msg, i, j)))
+                    c.send_raw(message_frames(cut_at(msg, [i, j])))
                     self.assertPong(c, t)
 
     def test_6_2_every_read_cut(self):
@@ -247,7 +232,7 @@ class ValidUtf8Splits(RelayCase):
         written one byte at a time -> pong."""
         c = self.connect()
         msg, t = ping_msg(BOUNDARIES)
-        c.send_raw(frames_of([msg[i:i + 1] for i in range(len(msg))]), chunk=1, delay=0.0002)
+        c.send_raw(message_frames([msg[i:i + 1] for i in range(len(msg))]), chunk=1, delay=0.0002)
         self.assertPong(c, t)
 
     def test_6_1_1_empty_text(self):
@@ -262,7 +247,7 @@ class ValidUtf8Splits(RelayCase):
         """Autobahn 6.1.3: empty fragment, non-empty, empty final -> pong."""
         c = self.connect()
         msg, t = ping_msg(KOSME)
-        c.send_raw(frames_of([b"", msg, b""]))
+        c.send_raw(message_frames([b"", msg, b""]))
         self.assertPong(c, t)
 
     def test_6_7_1_raw_control_chars(self):
@@ -292,7 +277,7 @@ def _invalid_case(seq, fragmented, at_end=False):
         c = self.connect()
         msg = PREFIX + b"x" + seq if at_end else ping_msg(seq)[0]
         if fragmented:
-            c.send_raw(frames_of([msg[i:i + 1] for i in range(len(msg))]))
+            c.send_raw(message_frames([msg[i:i + 1] for i in range(len(msg))]))
         else:
             c.send_text(msg)
         self.assertClose(c, 1007)
@@ -330,9 +315,9 @@ class InvalidUtf8Splits(RelayCase):
         for k in range(len(self.MSG) + 1):
             with self.subTest(cut=k):
                 c = self.connect()
-                c.send_raw(frames_of(cut(self.MSG, k)))
+                c.send_raw(message_frames(cut_at(self.MSG, [k])))
                 self.assertClose(c, 1007)
-                c.close()
+                c.abort()
 
     def test_6_3_3_every_read_cut(self):
         """Autobahn 6.3 / 6.4.3 family: the same message as one frame, written
@@ -343,7 +328,7 @@ class InvalidUtf8Splits(RelayCase):
                 c = self.connect()
                 c.send_raw(frame, splits=[k], delay=0.002)
                 self.assertClose(c, 1007)
-                c.close()
+                c.abort()
 
     def test_6_3_4_every_fragment_cut_out_of_range(self):
         """Autobahn 6.11.5 / 6.3.2 family: kosme + F4 90 80 80 (U+110000) +
@@ -355,9 +340,9 @@ class InvalidUtf8Splits(RelayCase):
         for k in range(base - 2, base + 7):
             with self.subTest(cut=k):
                 c = self.connect()
-                c.send_raw(frames_of(cut(msg, k)))
+                c.send_raw(message_frames(cut_at(msg, [k])))
                 self.assertClose(c, 1007)
-                c.close()
+                c.abort()
 
     def test_6_4_1_fail_fast_second_fragment(self):
         """Autobahn 6.4.1: 3 fragments; the 2nd (FIN=0) is F4 90 80 80
@@ -396,7 +381,7 @@ class InvalidUtf8Splits(RelayCase):
         else:
             self.assertEqual(f.opcode, OP_CLOSE, f)
             code, _ = f.close_info()
-            c.wait_closed()
+            c.expect_eof()
         self.assertEqual(code, 1007)
 
     def test_6_4_3_chopped_frame(self):
@@ -420,13 +405,13 @@ class InvalidUtf8Splits(RelayCase):
                 c = self.connect()
                 c.send_text(PREFIX + b"ab" + seq + b"cd", fin=False)
                 self.assertClose(c, 1007, timeout=2.0)
-                c.close()
+                c.abort()
 
     def test_6_4_x_fail_fast_later_fragment(self):
         """Autobahn 6.4.1 family: many valid fragments, then one (FIN=0) with
         a surrogate -> close 1007 without FIN."""
         c = self.connect()
-        c.send_raw(frames_of([PREFIX, KOSME, b"abc", KOSME[:3], KOSME[3:]], final=False))
+        c.send_raw(message_frames([PREFIX, KOSME, b"abc", KOSME[:3], KOSME[3:]], final=False))
         time.sleep(0.05)
         c.send_frame(OP_CONT, b"\xed\xbf\xbf", fin=False)
         self.assertClose(c, 1007, timeout=2.0)
@@ -435,7 +420,7 @@ class InvalidUtf8Splits(RelayCase):
         """Autobahn 6.6 family: the final fragment ends in the middle of a
         sequence (earlier fragments valid) -> close 1007."""
         c = self.connect()
-        c.send_raw(frames_of([PREFIX + KOSME, b"ab", b"\xe1\xbd"]))
+        c.send_raw(message_frames([PREFIX + KOSME, b"ab", b"\xe1\xbd"]))
         self.assertClose(c, 1007)
 
     def test_6_x_valid_then_invalid(self):

@@ -41,7 +41,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc;
     (void)argv;
     char err[256];
-    if (server_key_parse_pem(&key, server_pem, strlen(server_pem), err, sizeof err) != 0) {
+    if (server_key_parse_pem(&key, server_pem, strlen(server_pem), NULL, err, sizeof err) != 0) {
         fprintf(stderr, "fuzz_proof: %s\n", err);
         abort();
     }

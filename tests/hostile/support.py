@@ -1,39 +1,28 @@
-"""Shared by the hostile cases: the relay under test (its counters, RSS, fds,
-CPU time and log), the well-behaved registered pair that runs beside every
-case (pair.mjs), the Node agent for cases that need registered clients
-(agent.mjs), and an asyncio raw WebSocket client for cases with thousands
-of connections.
+"""Shared by the hostile cases: HostileCase (the relay under test, started
+by tests/lib/relayproc.py with its counters, RSS, fds, CPU time and log,
+and what every case must hold at its end), the well-behaved registered
+pair that runs beside every case (pair.mjs), and the Node agent for cases
+that need registered clients (agent.mjs). The raw clients are
+tests/lib/asyncws.py (thousands of connections) and tests/lib/syncws.py.
 
 Every wait has a timeout and every loop a bound: a relay that misbehaves
 makes a case fail, never hang. Only loopback addresses are contacted.
 """
-import asyncio
-import base64
-import hashlib
 import json
 import os
-import re
-import resource
-import signal
-import struct
 import subprocess
 import tempfile
 import threading
 import time
 import unittest
 
-from . import _LIB  # noqa: F401  (puts tests/lib on sys.path)
-import relayproc
-from relayproc import ROOT, binary
+from tests.lib.relayproc import ROOT, Relay
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-HOST = "127.0.0.1"
 # The pair connects from its own loopback address, so per-address limits
 # on 127.0.0.1 leave it alone.
 PAIR_HOST = "127.0.0.9"
 NODE = os.environ.get("NODE", "node")
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 # relay/shard.c: each shard's operator log passes 10 lines a second.
 LOG_LINES_PER_SHARD_SECOND = 10
 
@@ -44,99 +33,9 @@ LOG_LINES_PER_SHARD_SECOND = 10
 PAIR_P50_MS = float(os.environ.get("HOSTILE_PAIR_P50_MS", "100"))
 PAIR_MAX_MS = float(os.environ.get("HOSTILE_PAIR_MAX_MS", "1500"))
 
-OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
-
 
 def ms(t):
     return round(t * 1000, 1)
-
-
-# ---------------------------------------------------------------- the relay
-
-class Relay(relayproc.Relay):
-    """The relay binary on a free 127.0.0.1 port (tests/lib/relayproc.py),
-    logging at info so its totals line arrives at exit, with views of its
-    counters, RSS, fds, CPU time and log. nofile: RLIMIT_NOFILE for the
-    relay alone."""
-
-    def __init__(self, *args, threads=2, nofile=None, log_level="info", drain_s=1):
-        def limit():
-            resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
-
-        super().__init__("--drain-timeout", str(drain_s), *args, threads=threads, log_level=log_level,
-                         preexec_fn=limit if nofile else None)
-        self.threads = threads
-        self.args = list(args)
-        self.pid = self.proc.pid
-        self.started = time.monotonic()
-        self.totals = None
-        self.exit_code = None
-
-    def alive(self):
-        return self.proc.poll() is None
-
-    def log_lines(self, pattern=None):
-        lines = self.output().splitlines()
-        if pattern is None:
-            return lines
-        rx = re.compile(pattern)
-        return [ln for ln in lines if rx.search(ln)]
-
-    # /proc views of the running relay
-    def rss_kib(self):
-        with open(f"/proc/{self.pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-        return 0
-
-    def fds(self):
-        return len(os.listdir(f"/proc/{self.pid}/fd"))
-
-    def cpu_seconds(self):
-        with open(f"/proc/{self.pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        # utime and stime are fields 14 and 15 of stat; [0] here is field 3.
-        return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-    def stop(self, timeout=30.0):
-        """SIGTERM, wait, parse the totals line; returns the totals dict."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                raise AssertionError("relay did not exit within %.0f s of SIGTERM" % timeout)
-        self.exit_code = self.proc.returncode
-        out = self.output()
-        self.totals = {}
-        m = re.search(r"totals:((?: \w+=\d+)+| none)", out)
-        if m and m.group(1) != " none":
-            for kv in m.group(1).split():
-                k, v = kv.split("=")
-                self.totals[k] = int(v)
-        return self.totals
-
-    def count(self, name):
-        assert self.totals is not None, "stop() the relay first"
-        return self.totals.get(name, 0)
-
-    def cleanup(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
-        try:
-            os.unlink(self.log.name)
-        except OSError:
-            pass
-
-
-def relay_has_flag(flag):
-    r = subprocess.run([binary(), "--help"], capture_output=True, text=True, timeout=10)
-    return re.search(r"(^|\s)%s(\s|=|$)" % re.escape(flag), r.stdout + r.stderr, re.M) is not None
 
 
 # ---------------------------------------------------------------- node helpers
@@ -275,8 +174,11 @@ class HostileCase(unittest.TestCase):
     relay = None
     pair = None
 
-    def start(self, *args, pair=True, **kw):
-        self.relay = Relay(*args, **kw)
+    def start(self, *args, pair=True, threads=2, nofile=None):
+        """The relay with these flags (at log level info, so its totals
+        line arrives at exit, and --drain-timeout 1), and the pair beside it.
+        nofile: RLIMIT_NOFILE for the relay alone."""
+        self.relay = Relay(*args, threads=threads, nofile=nofile, log_level="info", drain_timeout=1)
         self.addCleanup(self._cleanup)
         if pair:
             self.pair = Pair(self.relay)
@@ -296,16 +198,15 @@ class HostileCase(unittest.TestCase):
         if self.pair:
             self.pair.stop(self)
         elapsed = time.monotonic() - r.started
-        totals = r.stop()
+        r.stop(timeout=30)
         out = r.output()
-        self.assertNotIn("Sanitizer", out)
-        self.assertNotIn("runtime error:", out)
+        self.assertIsNone(r.sanitizer_report(), "sanitizer report from the relay")
         self.assertEqual(r.exit_code, 0, "relay exit code; log:\n" + out[-3000:])
         self.assertIn("totals:", out)
         lines = len(r.log_lines())
         bound = r.threads * LOG_LINES_PER_SHARD_SECOND * (elapsed + 2) + 10
         self.assertLessEqual(lines, bound, "%d log lines in %.1f s" % (lines, elapsed))
-        return totals
+        return r.totals
 
     def window(self, since, what, at_least_s=2.0):
         """Checks the pair over [since, now], waiting until the window is at
@@ -316,157 +217,3 @@ class HostileCase(unittest.TestCase):
         if left > 0:
             time.sleep(left)
         return self.pair.check(self, since, time.monotonic(), what)
-
-
-# ---------------------------------------------------------------- asyncio raw clients
-
-def client_frame(opcode, payload=b"", fin=True, rsv=0, mask=True, length=None):
-    if isinstance(payload, str):
-        payload = payload.encode()
-    n = len(payload) if length is None else length
-    b0 = (0x80 if fin else 0) | (rsv << 4) | opcode
-    m = 0x80 if mask else 0
-    if n < 126:
-        head = struct.pack("!BB", b0, m | n)
-    elif n < 65536:
-        head = struct.pack("!BBH", b0, m | 126, n)
-    else:
-        head = struct.pack("!BBQ", b0, m | 127, n)
-    if not mask:
-        return head + payload
-    key = os.urandom(4)
-    if payload:
-        k = (key * (len(payload) // 4 + 1))[:len(payload)]
-        payload = (int.from_bytes(payload, "big") ^ int.from_bytes(k, "big")).to_bytes(len(payload), "big")
-    return head + key + payload
-
-
-def request_head(port, key=None, extra=()):
-    key = key or base64.b64encode(os.urandom(16)).decode()
-    lines = ["GET / HTTP/1.1", f"Host: {HOST}:{port}", "Upgrade: websocket", "Connection: Upgrade",
-             "Sec-WebSocket-Key: " + key, "Sec-WebSocket-Version: 13", *extra]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode(), key
-
-
-async def connect(port, host=HOST, local=None, timeout=10.0):
-    return await asyncio.wait_for(
-        asyncio.open_connection(host, port, local_addr=(local, 0) if local else None, limit=1 << 20), timeout)
-
-
-async def read_head(reader, timeout=10.0):
-    """The HTTP response head (status line + headers) as text."""
-    data = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
-    return data.decode("latin-1")
-
-
-async def handshake(reader, writer, port, timeout=10.0):
-    head, key = request_head(port)
-    writer.write(head)
-    resp = await read_head(reader, timeout)
-    if not resp.startswith("HTTP/1.1 101"):
-        raise AssertionError("handshake refused: %r" % resp[:80])
-    want = base64.b64encode(hashlib.sha1(key.encode() + GUID).digest()).decode()
-    if ("Sec-WebSocket-Accept: " + want) not in resp:
-        raise AssertionError("bad Sec-WebSocket-Accept in %r" % resp)
-    return resp
-
-
-async def read_frame(reader, timeout=10.0):
-    """(opcode, payload) of the next server frame; checks it is unmasked."""
-    async def one():
-        b0, b1 = await reader.readexactly(2)
-        if b1 & 0x80:
-            raise AssertionError("masked server frame")
-        n = b1 & 0x7F
-        if n == 126:
-            n = struct.unpack("!H", await reader.readexactly(2))[0]
-        elif n == 127:
-            n = struct.unpack("!Q", await reader.readexactly(8))[0]
-        return b0 & 0x0F, await reader.readexactly(n)
-    return await asyncio.wait_for(one(), timeout)
-
-
-async def read_text(reader, timeout=10.0, skip_pings=True):
-    """The next text message as a dict (server pings skipped)."""
-    deadline = time.monotonic() + timeout
-    for _ in range(1000):
-        op, payload = await read_frame(reader, max(0.01, deadline - time.monotonic()))
-        if op == OP_TEXT:
-            return json.loads(payload)
-        if op == OP_PING and skip_pings:
-            continue
-        raise AssertionError("expected a text message, got opcode %d %r" % (op, payload[:80]))
-    raise AssertionError("too many frames")
-
-
-async def read_close(reader, timeout=10.0):
-    """Reads frames until a close frame; returns (code, texts seen before)."""
-    deadline = time.monotonic() + timeout
-    texts = []
-    for _ in range(100000):
-        op, payload = await read_frame(reader, max(0.01, deadline - time.monotonic()))
-        if op == OP_CLOSE:
-            code = struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else None
-            return code, texts
-        if op == OP_TEXT:
-            texts.append(json.loads(payload))
-    raise AssertionError("no close frame within 100000 frames")
-
-
-async def wait_eof(reader, timeout=10.0):
-    """True once the server has closed (EOF or reset), draining what it sends;
-    False when still open at the timeout."""
-    deadline = time.monotonic() + timeout
-    for _ in range(100000):
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return False
-        try:
-            data = await asyncio.wait_for(reader.read(65536), left)
-        except asyncio.TimeoutError:
-            return False
-        except (ConnectionResetError, BrokenPipeError):
-            return True
-        if not data:
-            return True
-    return False
-
-
-def close_writer(writer, reset=False):
-    try:
-        if reset:
-            sock = writer.get_extra_info("socket")
-            sock.setsockopt(__import__("socket").SOL_SOCKET, __import__("socket").SO_LINGER,
-                            struct.pack("ii", 1, 0))
-        writer.close()
-    except OSError:
-        pass
-
-
-async def bounded_gather(coros, limit):
-    """Runs coroutines with at most `limit` at once; returns their results
-    (exceptions returned, not raised)."""
-    sem = asyncio.Semaphore(limit)
-
-    async def run(c):
-        async with sem:
-            try:
-                return await c
-            except Exception as e:  # reported by the caller
-                return e
-
-    return await asyncio.gather(*(run(c) for c in coros))
-
-
-def run_async(coro, timeout):
-    """asyncio.run with an overall time bound."""
-    return asyncio.run(asyncio.wait_for(coro, timeout))
-
-
-def raise_nofile(n):
-    """Lets this test process hold n sockets (the hard limit caps it)."""
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    want = min(max(soft, n), hard)
-    if want > soft:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
-    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]

@@ -9,9 +9,11 @@ import json
 import socket
 import time
 
-from .support import (HOST, OP_TEXT, HostileCase, bounded_gather, client_frame, close_writer, connect,
-                      handshake, ms, raise_nofile, read_close, read_head, read_text, request_head, run_async,
-                      wait_eof)
+from tests.lib.asyncws import (bounded_gather, close_writer, connect, handshake, raise_nofile, read_close, read_head,
+                               read_text, run_async, wait_eof)
+from tests.lib.wire import OP_TEXT, build_frame, upgrade_request
+
+from .support import HostileCase
 
 
 class Slowloris(HostileCase):
@@ -23,7 +25,7 @@ class Slowloris(HostileCase):
         async def one():
             reader, writer = await connect(r.port)
             start = time.monotonic()
-            head, _ = request_head(r.port)
+            head, _ = upgrade_request(r.port)
             try:
                 for i in range(len(head)):  # at most the whole head, a byte a second
                     writer.write(head[i:i + 1])
@@ -183,7 +185,7 @@ class OversizedHeads(HostileCase):
                 writer.write(data)
                 head = await read_head(reader, 10)
                 eof = await wait_eof(reader, 5)
-                return head.split("\r\n", 1)[0], eof
+                return head.status_line, eof
             finally:
                 close_writer(writer)
 
@@ -259,10 +261,10 @@ class Resets(HostileCase):
                     await handshake(reader, writer, r.port)
                     await read_text(reader)
                     if kind == "mid-frame":
-                        frame = client_frame(OP_TEXT, json.dumps({"handler": "ping", "t": "x" * 900}))
+                        frame = build_frame(OP_TEXT, json.dumps({"handler": "ping", "t": "x" * 900}))
                         writer.write(frame[:500])
                     else:  # output queued: 200 pings whose pongs are never read
-                        ping = client_frame(OP_TEXT, json.dumps({"handler": "ping", "t": "y" * 1000}))
+                        ping = build_frame(OP_TEXT, json.dumps({"handler": "ping", "t": "y" * 1000}))
                         writer.write(ping * 200)
                 await writer.drain()
                 await asyncio.sleep(0.1)

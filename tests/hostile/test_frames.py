@@ -6,15 +6,11 @@ import json
 import os
 import time
 
-from .support import (OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, HostileCase, bounded_gather, client_frame,
-                      close_writer, connect, handshake, read_close, read_frame, read_text, run_async, wait_eof)
+from tests.lib.asyncws import (bounded_gather, close_writer, open_ws, read_close, read_frame, read_text, run_async,
+                               wait_eof)
+from tests.lib.wire import OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, build_frame, fragment_frames
 
-async def open_ws(port):
-    reader, writer = await connect(port)
-    await handshake(reader, writer, port)
-    r2 = await read_text(reader)
-    assert r2["handler"] == "register2"
-    return reader, writer
+from .support import HostileCase
 
 
 class PingFloods(HostileCase):
@@ -27,8 +23,8 @@ class PingFloods(HostileCase):
             reader, writer = await open_ws(r.port)
             try:
                 payloads = [b"%06d" % i for i in range(N)]
-                ws_pings = b"".join(client_frame(OP_PING, p) for p in payloads)
-                json_pings = b"".join(client_frame(OP_TEXT, json.dumps({"handler": "ping", "t": i}))
+                ws_pings = b"".join(build_frame(OP_PING, p) for p in payloads)
+                json_pings = b"".join(build_frame(OP_TEXT, json.dumps({"handler": "ping", "t": i}))
                                       for i in range(N))
 
                 async def send():
@@ -74,9 +70,9 @@ class PingFloods(HostileCase):
         async def flood(kind):
             reader, writer = await open_ws(r.port)
             if kind == "ws":
-                frame = client_frame(OP_PING, b"p" * 125)
+                frame = build_frame(OP_PING, b"p" * 125)
             else:
-                frame = client_frame(OP_TEXT, json.dumps({"handler": "ping", "t": "q" * 1000}))
+                frame = build_frame(OP_TEXT, json.dumps({"handler": "ping", "t": "q" * 1000}))
             batch = frame * (65536 // len(frame) + 1)
             sent, outcome = 0, "flooded"
             start = time.monotonic()
@@ -125,7 +121,7 @@ class EndlessFragments(HostileCase):
                 reader, writer = await open_ws(r.port)
             try:
                 # A message of 4000 bytes so far (the limit is 4096), never finished.
-                writer.write(client_frame(OP_TEXT, b"{" + b" " * (PART - 1), fin=False))
+                writer.write(build_frame(OP_TEXT, b"{" + b" " * (PART - 1), fin=False))
                 await writer.drain()
                 start = time.monotonic()
                 # Server pings go unanswered: closed as idle after two intervals.
@@ -142,15 +138,15 @@ class EndlessFragments(HostileCase):
             reader, writer = await open_ws(r.port)
             try:
                 head = b'{"handler":"ping","t":"'
-                writer.write(client_frame(OP_TEXT, head, fin=False))
-                empty = client_frame(OP_CONT, b"", fin=False) * 2000
+                writer.write(build_frame(OP_TEXT, head, fin=False))
+                empty = build_frame(OP_CONT, b"", fin=False) * 2000
                 frames = 0
                 start = time.monotonic()
                 while time.monotonic() - start < 3 and frames < 2_000_000:
                     writer.write(empty)
                     await writer.drain()
                     frames += 2000
-                writer.write(client_frame(OP_CONT, b'end"}', fin=True))
+                writer.write(build_frame(OP_CONT, b'end"}', fin=True))
                 pong = await read_text(reader, 10)
                 return frames, pong
             finally:
@@ -200,10 +196,9 @@ class JustOverTheLimit(HostileCase):
             try:
                 msg = message(size)
                 pieces = [msg[i:i + fragment] for i in range(0, len(msg), fragment)]
-                frames = [client_frame(OP_TEXT if i == 0 else OP_CONT, p, fin=(i == len(pieces) - 1))
-                          for i, p in enumerate(pieces)]
+                frames = fragment_frames(pieces)
                 # A ping between two fragments is legal.
-                frames.insert(len(frames) // 2, client_frame(OP_PING, b"mid"))
+                frames.insert(len(frames) // 2, build_frame(OP_PING, b"mid"))
                 data = b"".join(frames)
                 writer.write(data)
                 await writer.drain()

@@ -5,23 +5,25 @@ neither spins nor crashes, and serves again once there is room.
 import asyncio
 import time
 
-from .support import (HOST, LOG_LINES_PER_SHARD_SECOND, OP_TEXT, HostileCase, bounded_gather, client_frame,
-                      close_writer, connect, handshake, read_head, read_text, relay_has_flag, request_head,
-                      run_async, wait_eof)
+from tests.lib.asyncws import bounded_gather, close_writer, connect, read_head, read_text, run_async, wait_eof
+from tests.lib.relayproc import has_flag
+from tests.lib.wire import OP_TEXT, build_frame, upgrade_request
+
+from .support import LOG_LINES_PER_SHARD_SECOND, HostileCase
 
 
 async def attempt(port, local=None, keep=False, timeout=10.0):
     """One handshake: ("ok", reader, writer) kept open when keep, or
     (status line, None, None) for a refusal, ("closed", ...) for a bare close."""
     reader, writer = await connect(port, local=local, timeout=timeout)
-    head, _ = request_head(port)
+    head, _ = upgrade_request(port)
     writer.write(head)
     try:
         resp = await read_head(reader, timeout)
     except (asyncio.IncompleteReadError, ConnectionResetError):
         close_writer(writer)
         return ("closed", None, None)
-    status = resp.split("\r\n", 1)[0]
+    status = resp.status_line
     if status.startswith("HTTP/1.1 101") and keep:
         return ("ok", reader, writer)
     if not status.startswith("HTTP/1.1 101"):
@@ -76,7 +78,7 @@ class MaxConns(HostileCase):
 
 class MaxConnsPerIp(HostileCase):
     def test_max_conns_per_ip(self):
-        if not relay_has_flag("--max-conns-per-ip"):
+        if not has_flag("--max-conns-per-ip"):
             self.skipTest("the relay has no --max-conns-per-ip yet")
         N, FLOOD = 50, 1000
         r = self.start("--max-conns-per-ip", str(N))
@@ -138,7 +140,7 @@ class FdExhaustion(HostileCase):
             report["none_in"] = not any(t.done() for t in waiting)
             # The connections it has still work.
             for reader, writer in [(x[1], x[2]) for x in kept[:10]]:
-                writer.write(client_frame(OP_TEXT, '{"handler":"ping","t":"still"}'))
+                writer.write(build_frame(OP_TEXT, '{"handler":"ping","t":"still"}'))
             report["pongs"] = 0
             for reader, writer in [(x[1], x[2]) for x in kept[:10]]:
                 r2 = await read_text(reader, 5)  # register2 first

@@ -3,7 +3,7 @@ import re
 import subprocess
 import unittest
 
-from .support import binary, free_port, run_cli
+from tests.lib.relayproc import free_port, run_cli
 
 FLAGS = ["--listen", "--threads", "--www", "--max-message", "--max-conns", "--ping-interval",
          "--log-level", "--drain-timeout", "--handshake-timeout", "--key"]

@@ -1,26 +1,20 @@
 """A real client: python3-websockets (asyncio) against the relay."""
 import asyncio
 import json
-import unittest
 
 import websockets
 
-from .support import Relay
+from tests.lib.relayproc import RelayTestCase
 
 
 def run(coro, timeout=20):
     return asyncio.run(asyncio.wait_for(coro, timeout))
 
 
-class PythonWebsockets(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.relay = Relay()
-        cls.url = cls.relay.url
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.relay.__exit__(None, None, None)
+class PythonWebsockets(RelayTestCase):
+    @property
+    def url(self):
+        return self.relay.url
 
     def test_register2_ping_pong_clean_close(self):
         async def main():

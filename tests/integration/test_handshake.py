@@ -5,23 +5,17 @@ import socket
 import time
 import unittest
 
-from .support import (Closed, OP_CLOSE, OP_TEXT, Relay, accept_for, connect, encode_frame, http_raw,
-                      read_head, upgrade_request, ws_handshake, ws_open)
+from tests.lib.rawhttp import Stream, connect, http_raw
+from tests.lib.relayproc import Relay, RelayTestCase
+from tests.lib.syncws import Client, ws_handshake, ws_open
+from tests.lib.wire import OP_TEXT, Closed, accept_for, build_frame, upgrade_request
 
 
 def tokens(value):
     return [t.strip().lower() for t in (value or "").split(",")]
 
 
-class Handshake(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.relay = Relay()
-        cls.port = cls.relay.port
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.relay.__exit__(None, None, None)
+class Handshake(RelayTestCase):
 
     def assert_101(self, ws):
         self.assertEqual(ws.status, 101, ws.headers)
@@ -52,13 +46,12 @@ class Handshake(unittest.TestCase):
                                    headers={"uPgRaDe": "WebSocket", "connection": "Upgrade",
                                             "SEC-WEBSOCKET-KEY": "dGhlIHNhbXBsZSBub25jZQ==",
                                             "sec-websocket-version": "13"})
-        s = connect(self.port)
-        with s:
-            s.sendall(req)
-            status, _, headers, _ = read_head(s)
-            self.assertEqual(status, 101)
+        with Stream(connect(self.port)) as s:
+            s.send_raw(req)
+            head = s.read_head()
+            self.assertEqual(head.status, 101)
             # The RFC 6455 example key and its accept value.
-            self.assertEqual(headers["sec-websocket-accept"][0], "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
+            self.assertEqual(head.headers["sec-websocket-accept"][0], "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=")
 
     def test_connection_token_list(self):
         for value in ["keep-alive, Upgrade", "Upgrade, keep-alive", "keep-alive,upgrade"]:
@@ -142,7 +135,7 @@ class Handshake(unittest.TestCase):
         self.assertEqual(r.status, 431)
 
     def test_pipelined_frame_after_head(self):
-        frame = encode_frame(OP_TEXT, b'{"handler":"ping","t":1}')
+        frame = build_frame(OP_TEXT, b'{"handler":"ping","t":1}')
         with ws_handshake(self.port, extra=frame) as ws:
             self.assert_101(ws)
             self.assertEqual(ws.recv_json()["handler"], "register2")
@@ -151,7 +144,7 @@ class Handshake(unittest.TestCase):
             self.assertEqual(pong["t"], 1)
 
     def test_pipelined_several_frames_after_head(self):
-        frames = b"".join(encode_frame(OP_TEXT, json.dumps({"handler": "ping", "t": i}).encode())
+        frames = b"".join(build_frame(OP_TEXT, json.dumps({"handler": "ping", "t": i}).encode())
                           for i in range(10))
         with ws_handshake(self.port, extra=frames) as ws:
             self.assert_101(ws)
@@ -160,18 +153,10 @@ class Handshake(unittest.TestCase):
 
     def test_head_in_tiny_pieces(self):
         req, key = upgrade_request(self.port)
-        frame = encode_frame(OP_TEXT, b'{"handler":"ping","t":"slow"}')
-        s = connect(self.port)
-        with s:
-            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            data = req + frame
-            for i in range(0, len(data), 7):
-                s.sendall(data[i:i + 7])
-                time.sleep(0.002)
-            status, _, headers, rest = read_head(s)
-            self.assertEqual(status, 101)
-            from .support import WS
-            ws = WS(s, rest, status, headers)
+        frame = build_frame(OP_TEXT, b'{"handler":"ping","t":"slow"}')
+        with Client(connect(self.port)) as ws:
+            ws.send_raw(req + frame, chunk=7, delay=0.002)
+            self.assertEqual(ws.read_head().status, 101)
             self.assertEqual(ws.recv_json()["handler"], "register2")
             self.assertEqual(ws.recv_json()["t"], "slow")
 
@@ -186,20 +171,20 @@ class Handshake(unittest.TestCase):
         ws, _ = ws_open(self.port)
         with ws:
             ws.send_frame(OP_TEXT, b'{"handler":"ping","t":1}', mask=False)
-            code = ws.expect_close(5)
+            code = ws.recv_close(5)
             self.assertIn(code, (1002, "eof"))
 
     def test_reserved_bits_close_1002(self):
         ws, _ = ws_open(self.port)
         with ws:
             ws.send_frame(OP_TEXT, b'{"handler":"ping","t":1}', rsv=4)
-            self.assertIn(ws.expect_close(5), (1002, "eof"))
+            self.assertIn(ws.recv_close(5), (1002, "eof"))
 
     def test_reserved_opcode_close_1002(self):
         ws, _ = ws_open(self.port)
         with ws:
             ws.send_frame(0x3, b"x")
-            self.assertIn(ws.expect_close(5), (1002, "eof"))
+            self.assertIn(ws.recv_close(5), (1002, "eof"))
 
 
 class HandshakeTimeout(unittest.TestCase):

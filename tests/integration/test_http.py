@@ -1,19 +1,16 @@
 """Plain HTTP without a web root: /healthz, 404 for everything else, and the
 relay surviving malformed requests."""
+import socket
+import time
 import unittest
 
-from .support import Relay, connect, http_get, http_raw, ws_open
+from tests.lib.rawhttp import connect, http_get, http_raw
+from tests.lib.relayproc import Relay, RelayTestCase
+from tests.lib.syncws import ws_open
+from tests.lib.wire import OP_TEXT, build_frame, upgrade_request
 
 
-class Http(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.relay = Relay()
-        cls.port = cls.relay.port
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.relay.__exit__(None, None, None)
+class Http(RelayTestCase):
 
     def test_healthz(self):
         r = http_get(self.port, "/healthz")
@@ -82,9 +79,7 @@ class HalfClosedClients(unittest.TestCase):
     `printf ... | nc` does) still gets the whole answer."""
 
     def half_closed_exchange(self, port, data, timeout=5.0):
-        import socket
-        import time
-        s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        s = connect(port, timeout)
         try:
             s.sendall(data)
             s.shutdown(socket.SHUT_WR)
@@ -106,16 +101,9 @@ class HalfClosedClients(unittest.TestCase):
             self.assertTrue(got.endswith(b"\r\n\r\nok\n"), got)
 
     def test_websocket_ping_then_half_close(self):
-        import base64
-        import os
-        import struct
-        key = base64.b64encode(os.urandom(16))
-        head = (b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                b"Sec-WebSocket-Key: " + key + b"\r\nSec-WebSocket-Version: 13\r\n\r\n")
-        payload = b'{"handler":"ping","t":"half"}'
-        mask = os.urandom(4)
-        frame = bytes([0x81, 0x80 | len(payload)]) + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        frame = build_frame(OP_TEXT, b'{"handler":"ping","t":"half"}')
         with Relay() as relay:
+            head, _ = upgrade_request(relay.port)
             got = self.half_closed_exchange(relay.port, head + frame)
             self.assertIn(b"101 Switching Protocols", got)
             self.assertIn(b'"handler":"register2"', got)

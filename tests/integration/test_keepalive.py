@@ -1,21 +1,14 @@
 """Server keep-alive with --ping-interval 1: pings about every second, a
 silent client closed after about two intervals, a live one kept."""
-import socket
 import time
-import unittest
 
-from .support import OP_CLOSE, OP_PING, OP_PONG, Closed, Relay, ws_open
+from tests.lib.relayproc import RelayTestCase
+from tests.lib.syncws import ws_open
+from tests.lib.wire import OP_CLOSE, OP_PING, OP_PONG, Closed, Timeout
 
 
-class KeepAlive(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.relay = Relay("--ping-interval", "1")
-        cls.port = cls.relay.port
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.relay.__exit__(None, None, None)
+class KeepAlive(RelayTestCase):
+    RELAY_ARGS = ("--ping-interval", "1")
 
     def test_pings_about_every_second(self):
         ws, _ = ws_open(self.port)
@@ -27,13 +20,13 @@ class KeepAlive(unittest.TestCase):
                 if left <= 0:
                     break
                 try:
-                    fin, op, payload = ws.recv_frame(left)
-                except socket.timeout:
+                    f = ws.recv_frame(left, skip_pings=False)
+                except Timeout:
                     break
-                if op == OP_PING:
+                if f.opcode == OP_PING:
                     pings.append(time.monotonic())
-                    ws.send_frame(OP_PONG, payload)
-                elif op == OP_CLOSE:
+                    ws.send_frame(OP_PONG, f.payload)
+                elif f.opcode == OP_CLOSE:
                     self.fail("closed although every ping was answered")
             self.assertGreaterEqual(len(pings), 2, "fewer than 2 pings in 3.6 s at --ping-interval 1")
             self.assertLessEqual(len(pings), 8, "pinging far more often than once a second")
@@ -53,13 +46,13 @@ class KeepAlive(unittest.TestCase):
                 if left <= 0:
                     break
                 try:
-                    fin, op, payload = ws.recv_frame(left)
-                except socket.timeout:
+                    f = ws.recv_frame(left, skip_pings=False)
+                except Timeout:
                     break
                 except Closed:
                     end = time.monotonic()
                     break
-                if op == OP_CLOSE:
+                if f.opcode == OP_CLOSE:
                     end = time.monotonic()
                     break
                 # pings are read but never answered; the client sends nothing
@@ -78,15 +71,15 @@ class KeepAlive(unittest.TestCase):
                 if left <= 0:
                     break
                 try:
-                    fin, op, payload = ws.recv_frame(left)
-                except socket.timeout:
+                    f = ws.recv_frame(left, skip_pings=False)
+                except Timeout:
                     break
                 except Closed:
                     self.fail("connection closed although pings were answered")
-                self.assertNotEqual(op, OP_CLOSE, "closed although pings were answered")
-                if op == OP_PING:
+                self.assertNotEqual(f.opcode, OP_CLOSE, "closed although pings were answered")
+                if f.opcode == OP_PING:
                     pings += 1
-                    ws.send_frame(OP_PONG, payload)
+                    ws.send_frame(OP_PONG, f.payload)
             self.assertGreaterEqual(pings, 2)
             pong = ws.request({"handler": "ping", "t": "still here"})
             self.assertEqual(pong["t"], "still here")

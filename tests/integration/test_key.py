@@ -10,9 +10,8 @@ import subprocess
 import tempfile
 import unittest
 
-from relayproc import Relay
-
-from .support import free_port, run_cli, ws_open
+from tests.lib.relayproc import Relay, free_port, run_cli
+from tests.lib.syncws import ws_open
 
 
 def sig_of_pem(pem):

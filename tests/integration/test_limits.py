@@ -3,7 +3,9 @@ import json
 import time
 import unittest
 
-from .support import OP_CONT, OP_TEXT, Closed, Relay, ws_handshake, ws_open
+from tests.lib.relayproc import Relay
+from tests.lib.syncws import ws_handshake, ws_open
+from tests.lib.wire import OP_CONT, OP_TEXT, Closed, Timeout
 
 
 def ping_of_size(n, t_char="x"):
@@ -19,7 +21,7 @@ def try_open(port):
     (False, reason)."""
     try:
         ws = ws_handshake(port, timeout=3)
-    except (Closed, OSError) as e:
+    except (Closed, Timeout, OSError) as e:
         return False, f"closed: {e!r}"
     if ws.status != 101:
         ws.abort()
@@ -95,7 +97,7 @@ class MaxMessage(unittest.TestCase):
                 self.assertEqual(pong["handler"], "pong")
                 self.assertEqual(len(pong["t"]), 4096 - 25)
                 ws.send_text(ping_of_size(4097))
-                self.assertEqual(ws.expect_close(5), 1009)
+                self.assertEqual(ws.recv_close(5), 1009)
 
     def test_configured_limit(self):
         with Relay("--max-message", "100") as relay:
@@ -103,7 +105,7 @@ class MaxMessage(unittest.TestCase):
             with ws:
                 self.assertEqual(ws.request(ping_of_size(100))["handler"], "pong")
                 ws.send_text(ping_of_size(101))
-                self.assertEqual(ws.expect_close(5), 1009)
+                self.assertEqual(ws.recv_close(5), 1009)
 
     def test_large_configured_limit(self):
         with Relay("--max-message", "200000") as relay:
@@ -123,7 +125,7 @@ class MaxMessage(unittest.TestCase):
                     ws.send_frame(OP_CONT, msg[120:], fin=True)
                 except OSError:
                     pass
-                self.assertEqual(ws.expect_close(5), 1009)
+                self.assertEqual(ws.recv_close(5), 1009)
 
     def test_huge_declared_length_1009(self):
         # A frame header declaring 1 GiB: closed without waiting for the bytes.
@@ -132,7 +134,7 @@ class MaxMessage(unittest.TestCase):
             with ws:
                 import struct
                 ws.send_raw(struct.pack("!BBQ", 0x81, 0x80 | 127, 1 << 30) + b"\x00\x00\x00\x00" + b"{")
-                self.assertEqual(ws.expect_close(5), 1009)
+                self.assertEqual(ws.recv_close(5), 1009)
 
     def test_multibyte_limit_counts_bytes(self):
         with Relay("--max-message", "100") as relay:
@@ -142,7 +144,7 @@ class MaxMessage(unittest.TestCase):
                 msg = '{"handler":"ping","t":"' + "\u2603" * 26 + '"}'
                 self.assertEqual(len(msg.encode()), 103)
                 ws.send_text(msg)
-                self.assertEqual(ws.expect_close(5), 1009)
+                self.assertEqual(ws.recv_close(5), 1009)
 
 
 class ManySequential(unittest.TestCase):

@@ -4,11 +4,16 @@ import json
 import time
 import unittest
 
-from .support import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, Relay, now_ms,
-                      ws_open)
+from tests.lib.relayproc import Relay, RelayTestCase
+from tests.lib.syncws import ws_open
+from tests.lib.wire import OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, build_frame
 
 SIG = "A" * 42 + "w"  # 43 chars of the base64url alphabet
 SIG2 = "b" * 21 + "-_" + "c" * 20
+
+
+def now_ms():
+    return int(time.time() * 1000)
 
 
 class Register2(unittest.TestCase):
@@ -62,15 +67,7 @@ class Register2(unittest.TestCase):
                 prev = reg["t1"]
 
 
-class Messages(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.relay = Relay()
-        cls.port = cls.relay.port
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.relay.__exit__(None, None, None)
+class Messages(RelayTestCase):
 
     def setUp(self):
         self.ws, _ = ws_open(self.port)
@@ -108,8 +105,7 @@ class Messages(unittest.TestCase):
         self.assertEqual(pong["t"], 42)
 
     def test_many_pings_in_one_write_answered_in_order(self):
-        from .support import encode_frame
-        data = b"".join(encode_frame(OP_TEXT, json.dumps({"handler": "ping", "t": i}).encode())
+        data = b"".join(build_frame(OP_TEXT, json.dumps({"handler": "ping", "t": i}).encode())
                         for i in range(100))
         self.ws.send_raw(data)
         got = [self.ws.recv_json()["t"] for _ in range(100)]
@@ -179,16 +175,17 @@ class Messages(unittest.TestCase):
         self.ws.send_frame(OP_TEXT, msg[:10], fin=False)
         self.ws.send_frame(OP_PING, b"hello")
         self.ws.send_frame(OP_CONT, msg[10:], fin=True)
-        fin, op, payload = self.ws.recv_frame()
-        self.assertEqual((op, payload), (OP_PONG, b"hello"))
+        f = self.ws.recv_frame(skip_pings=False)
+        self.assertEqual((f.opcode, f.payload), (OP_PONG, b"hello"))
         self.assertEqual(self.ws.recv_json()["t"], "mid")
 
     def test_websocket_ping_gets_pong(self):
         self.ws.send_frame(OP_PING, b"payload-123")
-        fin, op, payload = self.ws.recv_frame()
-        self.assertEqual((fin, op, payload), (True, OP_PONG, b"payload-123"))
+        f = self.ws.recv_frame(skip_pings=False)
+        self.assertEqual((f.fin, f.opcode, f.payload), (True, OP_PONG, b"payload-123"))
         self.ws.send_frame(OP_PING, b"")
-        self.assertEqual(self.ws.recv_frame()[1:], (OP_PONG, b""))
+        f = self.ws.recv_frame(skip_pings=False)
+        self.assertEqual((f.opcode, f.payload), (OP_PONG, b""))
 
     def test_unsolicited_pong_ignored(self):
         self.ws.send_frame(OP_PONG, b"x")
@@ -196,24 +193,24 @@ class Messages(unittest.TestCase):
 
     def test_binary_message_close_1003(self):
         self.ws.send_frame(OP_BINARY, b'{"handler":"ping","t":1}')
-        self.assertEqual(self.ws.expect_close(5), 1003)
+        self.assertEqual(self.ws.recv_close(5), 1003)
 
     def test_invalid_utf8_close_1007(self):
         self.ws.send_frame(OP_TEXT, b'{"handler":"ping","t":"\xff\xfe"}')
-        self.assertEqual(self.ws.expect_close(5), 1007)
+        self.assertEqual(self.ws.recv_close(5), 1007)
 
     def test_invalid_utf8_across_fragments_close_1007(self):
         self.ws.send_frame(OP_TEXT, b'{"handler":"ping","t":"\xe2', fin=False)
         self.ws.send_frame(OP_CONT, b'A"}', fin=True)
-        self.assertEqual(self.ws.expect_close(5), 1007)
+        self.assertEqual(self.ws.recv_close(5), 1007)
 
     def test_continuation_without_start_close_1002(self):
         self.ws.send_frame(OP_CONT, b"abc")
-        self.assertIn(self.ws.expect_close(5), (1002, "eof"))
+        self.assertIn(self.ws.recv_close(5), (1002, "eof"))
 
     def test_fragmented_control_frame_close_1002(self):
         self.ws.send_frame(OP_PING, b"abc", fin=False)
-        self.assertIn(self.ws.expect_close(5), (1002, "eof"))
+        self.assertIn(self.ws.recv_close(5), (1002, "eof"))
 
     def test_client_close_echoed(self):
         self.assertEqual(self.ws.close(1000), 1000)
@@ -224,5 +221,5 @@ class Messages(unittest.TestCase):
 
     def test_client_close_without_code(self):
         self.ws.send_frame(OP_CLOSE, b"")
-        code = self.ws.expect_close(5, reply=False)
+        code = self.ws.recv_close(5, reply=False)
         self.assertIn(code, (None, 1000))

@@ -5,7 +5,9 @@ import socket
 import time
 import unittest
 
-from .support import OP_CLOSE, Closed, Relay, close_code, ws_open
+from tests.lib.relayproc import Relay
+from tests.lib.syncws import ws_open
+from tests.lib.wire import OP_CLOSE, Closed, close_code
 
 DRAIN = 3
 
@@ -31,7 +33,7 @@ class Shutdown(unittest.TestCase):
                 t0 = time.monotonic()
                 codes = []
                 for ws in conns:
-                    codes.append(ws.expect_close(DRAIN + 2, reply=answer))
+                    codes.append(ws.recv_close(DRAIN + 2, reply=answer))
                 self.assertEqual(codes, [1001] * 50, "close codes after the signal")
                 code, _ = self.wait_exit(relay, max(0.1, DRAIN + 2.5 - (time.monotonic() - t0)))
                 elapsed = time.monotonic() - t0
@@ -61,13 +63,13 @@ class Shutdown(unittest.TestCase):
                 relay.proc.send_signal(signal.SIGTERM)
                 t0 = time.monotonic()
                 # Read the close frame but never answer it, never close TCP.
-                fin, op, payload = ws.recv_frame(4)
+                f = ws.recv_frame(4, skip_pings=False)
                 for _ in range(10):
-                    if op == OP_CLOSE:
+                    if f.opcode == OP_CLOSE:
                         break
-                    fin, op, payload = ws.recv_frame(4)
-                self.assertEqual(op, OP_CLOSE)
-                self.assertEqual(close_code(payload), 1001)
+                    f = ws.recv_frame(4, skip_pings=False)
+                self.assertEqual(f.opcode, OP_CLOSE)
+                self.assertEqual(close_code(f.payload), 1001)
                 code, _ = self.wait_exit(relay, 4.5)
                 self.assertEqual(code, 0)
                 self.assertLessEqual(time.monotonic() - t0, 4.0)
@@ -96,8 +98,8 @@ class Shutdown(unittest.TestCase):
             ws, _ = ws_open(relay.port)
             with ws:
                 relay.proc.send_signal(signal.SIGTERM)
-                fin, op, payload = ws.recv_frame(4)
-                self.assertEqual(op, OP_CLOSE)
+                f = ws.recv_frame(4, skip_pings=False)
+                self.assertEqual(f.opcode, OP_CLOSE)
                 # Still draining (this client has not answered): a new
                 # upgrade must not become a working connection.
                 try:
@@ -107,6 +109,6 @@ class Shutdown(unittest.TestCase):
                 else:
                     ws2.abort()
                     self.fail("a new WebSocket was accepted during the drain")
-                ws.send_frame(OP_CLOSE, payload[:2])
+                ws.send_frame(OP_CLOSE, f.payload[:2])
                 code, _ = self.wait_exit(relay, 5)
                 self.assertEqual(code, 0)

@@ -5,7 +5,9 @@ import shutil
 import tempfile
 import unittest
 
-from .support import Closed, Relay, ROOT_DIR, http_get, http_raw
+from tests.lib.rawhttp import http_get, http_raw
+from tests.lib.relayproc import ROOT, Relay, RelayTestCase
+from tests.lib.wire import Closed
 
 SECRET = b"TOP-SECRET-OUTSIDE-WWW\n"
 
@@ -26,7 +28,7 @@ def media_type(value):
     return (value or "").split(";")[0].strip().lower()
 
 
-class Static(unittest.TestCase):
+class Static(RelayTestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="reflector-www-")
@@ -49,13 +51,13 @@ class Static(unittest.TestCase):
         os.symlink(os.path.join(cls.tmp, "secret.txt"), os.path.join(cls.www, "link.txt"))
         os.symlink("../secret.txt", os.path.join(cls.www, "rellink.html"))
         os.symlink(os.path.join(cls.tmp, "outdir"), os.path.join(cls.www, "linkdir"))
-        cls.relay = Relay("--www", cls.www)
-        cls.port = cls.relay.port
+        cls.RELAY_ARGS = ("--www", cls.www)
+        super().setUpClass()
 
     @classmethod
     def tearDownClass(cls):
         try:
-            cls.relay.__exit__(None, None, None)
+            super().tearDownClass()
         finally:
             shutil.rmtree(cls.tmp, ignore_errors=True)
 
@@ -145,7 +147,7 @@ class DemoPage(unittest.TestCase):
     """The placeholder demo page in proto/js/demo serves as a web root."""
 
     def test_demo_index(self):
-        www = os.path.join(ROOT_DIR, "proto", "js", "demo")
+        www = os.path.join(ROOT, "proto", "js", "demo")
         with open(os.path.join(www, "index.html"), "rb") as f:
             data = f.read()
         with Relay("--www", www) as relay:

@@ -1,10 +1,10 @@
-#!/usr/bin/env python3
 """Soak: mixed traffic with connection churn against the real relay for a
 set time, printing its RSS and open fds every sample period, failing if
 either grows without bound, the relay dies, or the traffic sees errors.
 
     make soak                       # 10 minutes against build/reflector
     make soak SOAK_SECONDS=60 REFLECTOR=build/asan/reflector
+    SOAK_SECONDS=60 /usr/bin/python3 -m tests.soak.soak   # from the repository root
 
 Environment: REFLECTOR (binary), SOAK_SECONDS (default 600),
 SOAK_SAMPLE_SECONDS (default 10), ASAN_OPTIONS (default a 16 MiB
@@ -33,12 +33,11 @@ import os
 import sys
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))  # the repository root
-
-from tests.hostile.support import (OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, NodeLines,  # noqa: E402
-                                   Relay, binary, client_frame, close_writer, connect, handshake, raise_nofile,
-                                   read_close, read_frame, read_head, read_text, wait_eof)
+from tests.hostile.support import NodeLines
+from tests.lib.asyncws import (close_writer, connect, open_ws, raise_nofile, read_close, read_frame, read_head,
+                               read_text, wait_eof)
+from tests.lib.relayproc import Relay, binary
+from tests.lib.wire import OP_BINARY, OP_CLOSE, OP_PING, OP_PONG, OP_TEXT, build_frame, close_payload
 
 SECONDS = int(os.environ.get("SOAK_SECONDS", "600"))
 SAMPLE = int(os.environ.get("SOAK_SAMPLE_SECONDS", "10"))
@@ -60,59 +59,44 @@ class Counts:
             self.errors.append(what)
 
 
-async def open_ws(port):
-    reader, writer = await connect(port)
-    await handshake(reader, writer, port)
-    r2 = await read_text(reader)
-    if r2.get("handler") != "register2":
-        raise AssertionError("expected register2, got %r" % r2)
-    return reader, writer
+async def ping_cycle(reader, writer, c):
+    for i in range(20):
+        writer.write(build_frame(OP_TEXT, json.dumps({"handler": "ping", "t": i})))
+        m = await read_text(reader, 10)
+        if m.get("handler") != "pong" or m.get("t") != i:
+            c.error("pinger: %r" % m)
+    writer.write(build_frame(OP_PING, b"soak"))
+    op, payload = await read_frame(reader, 10)
+    if (op, payload) != (OP_PONG, b"soak"):
+        c.error("pinger: pong frame %r" % ((op, payload[:40]),))
+    writer.write(build_frame(OP_CLOSE, close_payload(1000)))
+    code, _ = await read_close(reader, 10)
+    if code != 1000 or not await wait_eof(reader, 5):
+        c.error("pinger: close %r" % code)
+    c.cycles += 1
 
 
-async def pinger(port, stop, c):
+async def idle_cycle(reader, writer, c):
+    r4 = await read_text(reader, REGISTER_TIMEOUT + 10)
+    code, _ = await read_close(reader, 10)
+    if r4.get("error") != "TIMEOUT" or code != 1008:
+        c.error("idler: %r %r" % (r4, code))
+    c.idle += 1
+
+
+async def cycles(name, cycle, port, stop, c):
+    """Until `stop`: open a WebSocket, run one cycle on it, close it."""
     for _ in range(10 ** 6):
         if time.monotonic() >= stop:
             return
         try:
             reader, writer = await open_ws(port)
             try:
-                for i in range(20):
-                    writer.write(client_frame(OP_TEXT, json.dumps({"handler": "ping", "t": i})))
-                    m = await read_text(reader, 10)
-                    if m.get("handler") != "pong" or m.get("t") != i:
-                        c.error("pinger: %r" % m)
-                writer.write(client_frame(OP_PING, b"soak"))
-                op, payload = await read_frame(reader, 10)
-                if (op, payload) != (OP_PONG, b"soak"):
-                    c.error("pinger: pong frame %r" % ((op, payload[:40]),))
-                writer.write(client_frame(OP_CLOSE, (1000).to_bytes(2, "big")))
-                code, _ = await read_close(reader, 10)
-                if code != 1000 or not await wait_eof(reader, 5):
-                    c.error("pinger: close %r" % code)
-                c.cycles += 1
+                await cycle(reader, writer, c)
             finally:
                 close_writer(writer)
         except Exception as e:  # counted, the soak goes on
-            c.error("pinger: %r" % e)
-            await asyncio.sleep(0.5)
-
-
-async def idler(port, stop, c):
-    for _ in range(10 ** 6):
-        if time.monotonic() >= stop:
-            return
-        try:
-            reader, writer = await open_ws(port)
-            try:
-                r4 = await read_text(reader, REGISTER_TIMEOUT + 10)
-                code, _ = await read_close(reader, 10)
-                if r4.get("error") != "TIMEOUT" or code != 1008:
-                    c.error("idler: %r %r" % (r4, code))
-                c.idle += 1
-            finally:
-                close_writer(writer)
-        except Exception as e:
-            c.error("idler: %r" % e)
+            c.error("%s: %r" % (name, e))
             await asyncio.sleep(0.5)
 
 
@@ -124,7 +108,7 @@ def bad_cases(port):
         try:
             writer.write(b"GET / HTTP/1.1\r\n" + b"X-Pad: " + b"p" * 9000 + b"\r\n")
             head = await read_head(reader, 10)
-            return head.startswith("HTTP/1.1 431")
+            return head.status_line.startswith("HTTP/1.1 431")
         finally:
             close_writer(writer)
 
@@ -140,7 +124,7 @@ def bad_cases(port):
     async def garbage_proof():
         reader, writer = await open_ws(port)
         try:
-            writer.write(client_frame(OP_TEXT, json.dumps({
+            writer.write(build_frame(OP_TEXT, json.dumps({
                 "handler": "register3", "clearText": "{}", "cypherText": "00",
                 "publicKeySig": "x", "publicKey": "-----BEGIN PUBLIC KEY-----\nAA==\n-----END PUBLIC KEY-----"})))
             r4 = await read_text(reader, 10)
@@ -151,7 +135,7 @@ def bad_cases(port):
 
     async def reset_mid_frame():
         reader, writer = await open_ws(port)
-        writer.write(client_frame(OP_TEXT, b"x" * 1000)[:300])
+        writer.write(build_frame(OP_TEXT, b"x" * 1000)[:300])
         await writer.drain()
         close_writer(writer, reset=True)
         return True
@@ -174,7 +158,7 @@ def bad_cases(port):
     async def not_registered():
         reader, writer = await open_ws(port)
         try:
-            writer.write(client_frame(OP_TEXT, json.dumps({"handler": "invite3", "publicKeySig": "A" * 43})))
+            writer.write(build_frame(OP_TEXT, json.dumps({"handler": "invite3", "publicKeySig": "A" * 43})))
             m = await read_text(reader, 10)
             return m == {"handler": "error", "error": "NOT_REGISTERED"}
         finally:
@@ -182,10 +166,10 @@ def bad_cases(port):
 
     return [
         ("head over 8 KiB -> 431", head_too_big),
-        ("unmasked -> 1002", lambda: frame_close(client_frame(OP_TEXT, b"{}", mask=False), 1002)),
-        ("binary -> 1003", lambda: frame_close(client_frame(OP_BINARY, b"\x00\x01"), 1003)),
-        ("bad UTF-8 -> 1007", lambda: frame_close(client_frame(OP_TEXT, b"\xff\xfe"), 1007)),
-        ("over the limit -> 1009", lambda: frame_close(client_frame(OP_TEXT, b"a" * 5000), 1009)),
+        ("unmasked -> 1002", lambda: frame_close(build_frame(OP_TEXT, b"{}", mask=False), 1002)),
+        ("binary -> 1003", lambda: frame_close(build_frame(OP_BINARY, b"\x00\x01"), 1003)),
+        ("bad UTF-8 -> 1007", lambda: frame_close(build_frame(OP_TEXT, b"\xff\xfe"), 1007)),
+        ("over the limit -> 1009", lambda: frame_close(build_frame(OP_TEXT, b"a" * 5000), 1009)),
         ("garbage proof -> UNVERIFIED", garbage_proof),
         ("reset mid-frame", reset_mid_frame),
         ("half-close", half_close),
@@ -217,8 +201,8 @@ def fmt_mib(kib):
 async def soak(relay, traffic, samples, c):
     start = time.monotonic()
     stop = start + SECONDS
-    tasks = [asyncio.ensure_future(pinger(relay.port, stop, c)) for _ in range(PINGERS)]
-    tasks += [asyncio.ensure_future(idler(relay.port, stop, c)) for _ in range(IDLERS)]
+    tasks = [asyncio.ensure_future(cycles("pinger", ping_cycle, relay.port, stop, c)) for _ in range(PINGERS)]
+    tasks += [asyncio.ensure_future(cycles("idler", idle_cycle, relay.port, stop, c)) for _ in range(IDLERS)]
     tasks += [asyncio.ensure_future(bad_client(relay.port, stop, c, i * 3)) for i in range(BAD)]
     print("%7s %11s %6s %9s %9s %8s %7s %6s %6s %7s" % ("time", "rss", "fds", "envelopes", "lost+err", "regs",
                                                        "cycles", "idle", "bad", "errors"), flush=True)
@@ -242,7 +226,8 @@ def main():
     # before reuse, which reads as growth; a small one keeps RSS meaningful.
     os.environ.setdefault("ASAN_OPTIONS", "quarantine_size_mb=16:detect_leaks=1")
     print("soak: %s for %d s, a sample every %d s" % (binary(), SECONDS, SAMPLE), flush=True)
-    relay = Relay("--register-timeout", str(REGISTER_TIMEOUT), "--max-conns", "20000", drain_s=2)
+    relay = Relay("--register-timeout", str(REGISTER_TIMEOUT), "--max-conns", "20000", log_level="info",
+                  drain_timeout=2)
     failures = []
     samples = []
     c = Counts()
@@ -290,16 +275,15 @@ def main():
         if traffic:
             traffic.dispose()
         try:
-            totals = relay.stop(timeout=60)
-            print("relay totals: %s" % " ".join("%s=%d" % kv for kv in totals.items()), flush=True)
+            relay.stop(timeout=60)
+            print("relay totals: %s" % " ".join("%s=%d" % kv for kv in relay.totals.items()), flush=True)
         except AssertionError as e:
             failures.append(str(e))
-        out = relay.output()
         if relay.exit_code != 0:
             failures.append("relay exit code %s" % relay.exit_code)
-        if "Sanitizer" in out or "runtime error:" in out:
-            i = max(out.find("Sanitizer"), out.find("runtime error:"))
-            failures.append("sanitizer report:\n" + out[max(0, i - 200):i + 3000])
+        report = relay.sanitizer_report()
+        if report is not None:
+            failures.append("sanitizer report:\n" + report[:3200])
         relay.cleanup()
     if failures:
         print("soak: FAILED\n  " + "\n  ".join(failures), flush=True)

@@ -12,6 +12,7 @@ struct mock {
     unsigned close_code;
     char close_reason[64];
     int submitted, registered;
+    bool refuse_submit; /* the pool is full */
     enum state2 path[16];
     int npath;
 };
@@ -29,7 +30,12 @@ static void m_close(void *ctx, unsigned code, const char *reason) {
     m->close_code = code;
     strncpy(m->close_reason, reason, sizeof m->close_reason - 1);
 }
-static void m_submit(void *ctx) { ((struct mock *)ctx)->submitted++; }
+static bool m_submit(void *ctx) {
+    struct mock *m = ctx;
+    if (m->refuse_submit) return false;
+    m->submitted++;
+    return true;
+}
 static void m_register(void *ctx) { ((struct mock *)ctx)->registered++; }
 static void m_transition(void *ctx, enum state2 from, enum state2 to) {
     struct mock *m = ctx;
@@ -60,7 +66,7 @@ TEST(reg_machine_verified_path) {
     opened(&rm, &m);
     CHECK(m.nsent == 1 && strcmp(m.sent[0], "{\"handler\":\"register2\"}") == 0);
     CHECK(rm.state == STATE2_CHALLENGED);
-    CHECK(reg_waiting_for_answer(&rm));
+    CHECK(reg_deadline_applies(&rm));
     CHECK(!reg_allows(&rm, MSG_DELIVER_ENVELOP) && !reg_allows(&rm, MSG_INVITE3));
     CHECK(reg_allows(&rm, MSG_PING) && reg_allows(&rm, MSG_REGISTER3));
     reg_on_register3(&rm, &mock_transport, &m, REG_OK);
@@ -122,7 +128,7 @@ TEST(reg_machine_sig_in_use) {
     CHECK(m.close_code == 1008);
 }
 
-TEST(reg_machine_timeout_only_while_challenged) {
+TEST(reg_machine_timeout_until_the_proof_is_judged) {
     struct reg_machine rm;
     struct mock m;
     opened(&rm, &m);
@@ -130,10 +136,36 @@ TEST(reg_machine_timeout_only_while_challenged) {
     CHECK(rm.state == STATE2_UNVERIFIED && m.close_code == 1008);
     CHECK(strcmp(m.sent[1], "{\"handler\":\"register4\",\"state2\":\"UNVERIFIED\",\"error\":\"TIMEOUT\"}") == 0);
 
+    /* The wait for a crypto thread counts: a proof still queued or
+     * computing at the deadline is refused with TIMEOUT. */
     opened(&rm, &m);
     reg_on_register3(&rm, &mock_transport, &m, REG_OK);
-    reg_on_timeout(&rm, &mock_transport, &m); /* the proof is being computed: no timeout */
+    CHECK(reg_deadline_applies(&rm) && reg_proof_pending(&rm));
+    reg_on_timeout(&rm, &mock_transport, &m);
+    CHECK(rm.state == STATE2_UNVERIFIED && m.close_code == 1008);
+    CHECK(strcmp(m.sent[1], "{\"handler\":\"register4\",\"state2\":\"UNVERIFIED\",\"error\":\"TIMEOUT\"}") == 0);
+    reg_on_proof(&rm, &mock_transport, &m, REG_OK); /* the late result changes nothing */
+    CHECK(rm.state == STATE2_UNVERIFIED && m.registered == 0 && m.nsent == 2);
+
+    /* Once the proof holds, the move to the owner shard is not timed. */
+    opened(&rm, &m);
+    reg_on_register3(&rm, &mock_transport, &m, REG_OK);
+    reg_on_proof(&rm, &mock_transport, &m, REG_OK);
+    CHECK(!reg_deadline_applies(&rm) && !reg_proof_pending(&rm));
+    reg_on_timeout(&rm, &mock_transport, &m);
     CHECK(rm.state == STATE2_COMPUTING && m.close_code == 0 && m.nsent == 1);
+}
+
+TEST(reg_machine_busy_when_the_pool_refuses) {
+    struct reg_machine rm;
+    struct mock m;
+    opened(&rm, &m);
+    m.refuse_submit = true;
+    reg_on_register3(&rm, &mock_transport, &m, REG_OK);
+    CHECK(rm.state == STATE2_UNVERIFIED && m.submitted == 0);
+    CHECK(strcmp(m.sent[1], "{\"handler\":\"register4\",\"state2\":\"UNVERIFIED\",\"error\":\"BUSY\"}") == 0);
+    CHECK(m.close_code == 1013 && strcmp(m.close_reason, "try again later") == 0);
+    CHECK(!reg_proof_pending(&rm));
 }
 
 TEST(reg_machine_ignores_events_out_of_order) {

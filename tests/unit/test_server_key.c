@@ -11,6 +11,7 @@
 #include <mbedtls/rsa.h>
 
 #include "rng.h"
+#include "key_file.h"
 #include "server_key.h"
 #include "unit.h"
 
@@ -43,7 +44,7 @@ static int load_text(const char *name, const char *text, char *err, size_t errle
     const char *path = tmp_path(name);
     write_file(path, text, strlen(text));
     struct server_key k;
-    int rc = server_key_load(&k, path, err, errlen);
+    int rc = key_file_load(&k, path, err, errlen);
     if (rc == 0) server_key_free(&k);
     unlink(path);
     return rc;
@@ -82,13 +83,13 @@ TEST(server_key_write_then_load) {
     char err[256] = "";
     const char *path = tmp_path("written.pem");
     CHECK(server_key_generate(&k) == 0);
-    CHECK(server_key_write(&k, path, err, sizeof err) == 0);
+    CHECK(key_file_write(&k, path, err, sizeof err) == 0);
     struct stat st;
     CHECK(stat(path, &st) == 0 && (st.st_mode & 0777) == 0600);
 
     /* Never overwrites. */
     err[0] = '\0';
-    CHECK(server_key_write(&k, path, err, sizeof err) == -1);
+    CHECK(key_file_write(&k, path, err, sizeof err) == -1);
     CHECK(strstr(err, path) && strstr(err, "File exists"));
 
     char text[2048] = "";
@@ -102,12 +103,12 @@ TEST(server_key_write_then_load) {
     CHECK(strncmp(text, "-----BEGIN PRIVATE KEY-----\n", 28) == 0);
     CHECK(strstr(text, "\n-----END PRIVATE KEY-----\n") != NULL);
 
-    CHECK(server_key_load(&back, path, err, sizeof err) == 0);
+    CHECK(key_file_load(&back, path, err, sizeof err) == 0);
     CHECK(strcmp(server_key_public_pem(&back), server_key_public_pem(&k)) == 0);
     CHECK(strcmp(server_key_sig(&back), server_key_sig(&k)) == 0);
     server_key_free(&back);
 
-    CHECK(server_key_parse_pem(&back, text, strlen(text), err, sizeof err) == 0);
+    CHECK(server_key_parse_pem(&back, text, strlen(text), NULL, err, sizeof err) == 0);
     CHECK(strcmp(server_key_sig(&back), server_key_sig(&k)) == 0);
     server_key_free(&back);
 
@@ -127,7 +128,7 @@ TEST(server_key_write_reports_bad_path) {
     struct server_key k;
     char err[256] = "";
     CHECK(server_key_generate(&k) == 0);
-    CHECK(server_key_write(&k, "/nonexistent-dir/key.pem", err, sizeof err) == -1);
+    CHECK(key_file_write(&k, "/nonexistent-dir/key.pem", err, sizeof err) == -1);
     CHECK(strstr(err, "/nonexistent-dir/key.pem") && strstr(err, "No such file"));
     server_key_free(&k);
 }
@@ -139,7 +140,7 @@ TEST(server_key_accepts_sec1) {
     CHECK(mbedtls_pk_write_key_pem(&k.pk, (unsigned char *)pem, sizeof pem) == 0);
     CHECK(strncmp(pem, "-----BEGIN EC PRIVATE KEY-----", 30) == 0);
     CHECK(load_text("sec1.pem", pem, err, sizeof err) == 0);
-    CHECK(server_key_parse_pem(&back, pem, strlen(pem), err, sizeof err) == 0);
+    CHECK(server_key_parse_pem(&back, pem, strlen(pem), NULL, err, sizeof err) == 0);
     CHECK(strcmp(server_key_sig(&back), server_key_sig(&k)) == 0);
     server_key_free(&back);
     server_key_free(&k);
@@ -149,11 +150,11 @@ TEST(server_key_load_refusals_name_file_and_problem) {
     char err[256];
     struct server_key k;
     const char *missing = "/nonexistent-dir/none.pem";
-    CHECK(server_key_load(&k, missing, err, sizeof err) == -1);
+    CHECK(key_file_load(&k, missing, err, sizeof err) == -1);
     CHECK(strstr(err, missing) && strstr(err, "cannot read") && strstr(err, "No such file"));
     CHECK(!strchr(err, '\n'));
 
-    CHECK(server_key_load(&k, "/tmp", err, sizeof err) == -1);
+    CHECK(key_file_load(&k, "/tmp", err, sizeof err) == -1);
     CHECK(strstr(err, "/tmp") && strstr(err, "directory"));
 
     CHECK(load_text("garbage.pem", "hello\n", err, sizeof err) == -1);
@@ -175,7 +176,7 @@ TEST(server_key_load_refusals_name_file_and_problem) {
     CHECK(load_text("big.pem", big, err, sizeof err) == -1);
     CHECK(strstr(err, "big.pem") && strstr(err, "too large"));
 
-    CHECK(server_key_parse_pem(&k, "junk", 4, err, sizeof err) == -1);
+    CHECK(server_key_parse_pem(&k, "junk", 4, NULL, err, sizeof err) == -1);
     CHECK(strstr(err, "server key") && strstr(err, "not a PEM private key"));
 }
 

@@ -1,0 +1,85 @@
+#include "runtime.h"
+#include "conn_impl.h"
+#include "mailbox.h"
+#include "shard_impl.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void on_move(struct shard *s, int src, void *msg, size_t len) {
+    (void)src;
+    (void)len;
+    conn_arrive(s, *(struct conn **)msg);
+}
+
+/* At exit a connection still between shards is let go here. */
+static void drop_move(void *msg) {
+    struct conn *c = *(struct conn **)msg;
+    atomic_fetch_sub(&c->shard->rt->in_transit, 1);
+    conn_free(c);
+}
+
+int runtime_init(struct runtime *rt, const struct config *cfg, const struct conn_handler *handler,
+                 const struct shard_hooks *hooks, char *err, size_t errlen) {
+    memset(rt, 0, sizeof *rt);
+    rt->cfg = cfg;
+    rt->handler = handler;
+    rt->hooks = hooks;
+    rt->per_ip.max_per_ip = cfg->max_conns_per_ip;
+    ip_key_seed();
+    if (cfg->www) {
+        if (static_root_init(&rt->www, cfg->www, err, errlen) != 0) return -1;
+        rt->has_www = true;
+    }
+    mail_kind(rt, on_move, drop_move); /* MAIL_MOVE */
+    rt->nshards = cfg->threads;
+    rt->shards = calloc(rt->nshards, sizeof *rt->shards);
+    if (!rt->shards) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (unsigned i = 0; i < rt->nshards; i++) {
+        /* Aligned, so what other threads touch keeps to its own cache lines. */
+        rt->shards[i] = aligned_alloc(64, (sizeof(struct shard) + 63) & ~(size_t)63);
+        if (!rt->shards[i]) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        if (shard_create(rt->shards[i], rt, i, err, errlen) != 0) return -1;
+    }
+    return 0;
+}
+
+int runtime_start(struct runtime *rt, char *err, size_t errlen) {
+    for (unsigned i = 0; i < rt->nshards; i++) {
+        if (shard_start(rt->shards[i]) != 0) {
+            snprintf(err, errlen, "cannot start shard %u: %s", i, rt->shards[i]->start_message);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void runtime_stop(struct runtime *rt) {
+    atomic_store(&rt->stopping, true);
+    for (unsigned i = 0; i < rt->nshards; i++) mailbox_wake(rt->shards[i]->mail);
+    for (unsigned i = 0; i < rt->nshards; i++)
+        if (rt->shards[i]->start_error == 0) pthread_join(rt->shards[i]->thread, NULL);
+}
+
+void runtime_destroy(struct runtime *rt) {
+    /* Every mailbox is emptied before any is freed: a connection in
+     * transit still points at the shard it left. */
+    for (unsigned i = 0; i < rt->nshards; i++)
+        if (rt->shards[i] && rt->shards[i]->mail) mailbox_drop_all(rt->shards[i]->mail);
+    for (unsigned i = 0; i < rt->nshards; i++) {
+        if (!rt->shards[i]) continue;
+        shard_destroy(rt->shards[i]);
+        free(rt->shards[i]);
+    }
+    free(rt->shards);
+    rt->shards = NULL;
+}
+
+const struct stats *runtime_shard_stats(const struct runtime *rt, unsigned i) { return &rt->shards[i]->stats; }
+struct shard *runtime_shard(const struct runtime *rt, unsigned i) { return rt->shards[i]; }

@@ -1,0 +1,49 @@
+/* The runtime: shards, connections, HTTP, WebSocket, mail between
+ * threads. It knows nothing of the protocol spoken over WebSocket; the
+ * protocol reaches it through conn.h, shard.h and mailbox.h, and main.c
+ * wires the two together. */
+#ifndef RUNTIME_H
+#define RUNTIME_H
+#include "config.h"
+#include "ip_limit.h"
+#include "mailbox.h"
+#include "static.h"
+#include <stdatomic.h>
+#include <stdbool.h>
+
+struct shard;
+struct conn_handler;
+struct shard_hooks;
+struct stats;
+
+struct runtime {
+    const struct config *cfg;
+    const struct conn_handler *handler;
+    const struct shard_hooks *hooks;
+    struct static_root www;
+    bool has_www;
+    struct shard **shards;
+    unsigned nshards;
+    mail_receiver receivers[MAIL_KINDS];
+    void (*droppers[MAIL_KINDS])(void *msg);
+    unsigned nkinds;
+    _Atomic unsigned conns;       /* open connections, all shards */
+    _Atomic unsigned in_transit;  /* connections moving between shards */
+    _Atomic bool stopping;
+    struct ip_limit per_ip;
+};
+
+/* Prepares the runtime (web root, shards' memory, mail kinds) without
+ * starting threads: mail_kind() may be called after this. */
+int runtime_init(struct runtime *rt, const struct config *cfg, const struct conn_handler *handler,
+                 const struct shard_hooks *hooks, char *err, size_t errlen);
+/* Starts every shard; -1 with a reason when one cannot start. */
+int runtime_start(struct runtime *rt, char *err, size_t errlen);
+/* Stops accepting, closes connections (at most --drain-timeout), joins. */
+void runtime_stop(struct runtime *rt);
+void runtime_destroy(struct runtime *rt);
+
+const struct stats *runtime_shard_stats(const struct runtime *rt, unsigned i);
+struct shard *runtime_shard(const struct runtime *rt, unsigned i);
+
+#endif

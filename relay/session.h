@@ -1,0 +1,101 @@
+/* Protocol v1 over the runtime: what each connection and each shard
+ * holds for it, and the handler and hooks main.c gives the runtime.
+ * Dispatch of one message is session.c; registration.c, route.c,
+ * registry.c and crypto_pool.c do the rest. None of them calls the IO
+ * backend or touches a shard's insides: they reach the runtime through
+ * conn.h, shard.h and mailbox.h. */
+#ifndef SESSION_H
+#define SESSION_H
+#include "conn.h"
+#include "counter.h"
+#include "log.h"
+#include "reg_machine.h"
+#include "registry.h"
+#include "shard.h"
+#include <stdbool.h>
+#include <stdint.h>
+
+struct config;
+struct runtime;
+struct server_key;
+struct crypto_pool;
+
+/* Process-wide, read-only once the shards run. */
+struct v1 {
+    const struct config *cfg;
+    const struct server_key *key;
+    char *challenge_prefix;
+    struct crypto_pool *pool;
+    /* Mail kinds (mailbox.h). */
+    unsigned mail_envelope, mail_lookup, mail_reply, mail_result;
+};
+
+/* One connection's protocol state: the runtime's ext area of it. */
+struct session {
+    struct reg_machine reg;
+    bool registered;         /* in its owner shard's registry */
+    uint64_t t1;
+    uint64_t deadline_ms;    /* --register-timeout */
+    struct crypto_job *job;  /* the proof queued or computing, to cancel */
+    /* Once the proof holds: SIG, NUL, the client's PEM JSON-escaped, NUL. */
+    char *identity;
+    uint64_t sig_hash;
+    uint32_t rate_tokens;    /* thousandths of an envelope */
+    uint64_t rate_ms;
+};
+
+#define SESSION_STATS(X)                                                                          \
+    X(bad_json, "messages refused with BAD_JSON")                                                 \
+    X(unknown_handler, "messages refused with UNKNOWN_HANDLER")                                   \
+    X(not_registered, "messages refused with NOT_REGISTERED")                                     \
+    X(bad_envelope, "messages refused with BAD_ENVELOPE")                                         \
+    X(registrations_verified, "registrations VERIFIED")                                           \
+    X(registrations_failed, "registrations UNVERIFIED: the proof or the SIG failed")              \
+    X(registrations_busy, "registrations refused with BUSY")                                      \
+    X(registration_timeouts, "registrations refused with TIMEOUT")                                \
+    X(recipient_not_available, "envelopes and look-ups for nobody: RECIPIENT_NOT_AVAILABLE")      \
+    X(recipient_backlogged, "envelopes refused with RECIPIENT_BACKLOGGED")                        \
+    X(rate_limited, "envelopes refused with RATE_LIMITED")                                        \
+    X(from_mismatch, "envelopes refused with FROM_MISMATCH")                                      \
+    X(envelopes_delivered, "envelopes queued for their recipient")                                \
+    X(lookups, "invite3 look-ups")                                                                \
+    X(sig_in_use, "registrations refused with SIG_IN_USE")                                        \
+    X(replaced, "connections replaced by a newer one with the same SIG")
+
+struct session_stats {
+    SESSION_STATS(COUNTER_FIELD)
+};
+
+/* One shard's protocol state (shard_app). */
+struct session_shard {
+    struct v1 *v1;
+    struct shard *shard;
+    struct registry registry;
+    /* Room to format one reply: a pong echoes up to --max-message bytes. */
+    char *scratch;
+    size_t scratch_cap;
+    struct session_stats stats;
+    struct log_limiter log_lim;
+};
+
+static inline struct session *session_of(struct conn *c) { return conn_session(c); }
+static inline struct session_shard *session_shard_of(struct shard *s) { return shard_app(s); }
+static inline struct session_shard *session_shard_of_conn(struct conn *c) { return shard_app(conn_shard(c)); }
+
+extern const struct conn_handler session_handler;
+void *session_shard_init(struct shard *s, void *v1);
+void session_shard_tick(struct shard *s, uint64_t now_ms);
+void session_shard_destroy(struct shard *s);
+
+/* Sets up what is process-wide: the challenge, the crypto pool, the mail
+ * kinds (between runtime_init and runtime_start). */
+int v1_init(struct v1 *v1, const struct config *cfg, const struct server_key *key, struct runtime *rt,
+            char *err, size_t errlen);
+void v1_destroy(struct v1 *v1);
+
+/* {"handler":"error",...} to c, with "to" and "id" copied raw from text
+ * when their spans are given. */
+void session_send_error(struct conn *c, const char *code, const char *text, uint32_t to_off, uint32_t to_len,
+                        uint32_t id_off, uint32_t id_len);
+
+#endif

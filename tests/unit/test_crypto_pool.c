@@ -1,0 +1,160 @@
+/* The crypto pool's hand-off between the threads that submit and the
+ * threads that verify: under contention every job comes back exactly
+ * once (none stranded without a wake-up), a cancelled job is dropped
+ * before its work, and admission refuses what is over its bounds. */
+#include "crypto_pool.h"
+#include "server_key.h"
+#include "unit.h"
+#include "vectors.h"
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static _Atomic unsigned done_count;
+
+static void count_done(struct crypto_job *job) {
+    atomic_fetch_add(&done_count, 1);
+    free(job);
+}
+
+/* A job whose proof fails at once (no key): the hand-off, not the ECDH, is
+ * what this measures. */
+static struct crypto_job *quick_job(uint64_t addr) {
+    struct crypto_job *job = calloc(1, sizeof *job);
+    job->addr_key = addr;
+    return job;
+}
+
+struct producer {
+    struct crypto_pool *pool;
+    unsigned jobs, first_addr;
+    unsigned refused;
+};
+
+static void *produce(void *arg) {
+    struct producer *p = arg;
+    for (unsigned i = 0; i < p->jobs; i++) {
+        struct crypto_job *job = quick_job(p->first_addr + i % 64);
+        while (crypto_pool_submit(p->pool, job) != CRYPTO_QUEUED) {
+            p->refused++;
+            sched_yield();
+        }
+    }
+    return NULL;
+}
+
+static bool wait_count(unsigned want, int ms) {
+    for (int waited = 0; waited < ms; waited += 5) {
+        if (atomic_load(&done_count) >= want) return true;
+        struct timespec ts = {0, 5000000};
+        nanosleep(&ts, NULL);
+    }
+    return atomic_load(&done_count) >= want;
+}
+
+TEST(crypto_pool_hand_off_strands_no_job) {
+    CHECK(vectors_load());
+    struct server_key key;
+    CHECK(vector_server_key(&key));
+    for (int round = 0; round < 10; round++) {
+        atomic_store(&done_count, 0);
+        struct crypto_pool_settings set = {.threads = 2, .max_pending = 4096};
+        char err[128];
+        struct crypto_pool *pool = crypto_pool_start(&set, &key, count_done, err, sizeof err);
+        CHECK(pool != NULL);
+        if (!pool) break;
+        enum { PRODUCERS = 4, JOBS = 20000 };
+        struct producer p[PRODUCERS];
+        pthread_t t[PRODUCERS];
+        for (unsigned i = 0; i < PRODUCERS; i++) {
+            p[i] = (struct producer){pool, JOBS, i * 64, 0};
+            pthread_create(&t[i], NULL, produce, &p[i]);
+        }
+        for (unsigned i = 0; i < PRODUCERS; i++) pthread_join(t[i], NULL);
+        bool all = wait_count(PRODUCERS * JOBS, 20000);
+        CHECK(all);
+        if (!all) fprintf(stderr, "  round %d: %u of %u jobs came back\n", round, atomic_load(&done_count), PRODUCERS * JOBS);
+        CHECK(crypto_pool_queued(pool) == 0);
+        crypto_pool_stop(pool);
+    }
+    server_key_free(&key);
+}
+
+/* done() for the admission test: records the order, and holds the one
+ * crypto thread on the first job until the test lets it go. */
+static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
+static bool gate_open, gate_reached;
+static uint64_t order[16];
+
+static void gated_done(struct crypto_job *job) {
+    unsigned n = atomic_fetch_add(&done_count, 1);
+    if (n < 16) order[n] = job->addr_key;
+    free(job);
+    pthread_mutex_lock(&gate_lock);
+    gate_reached = true;
+    pthread_cond_broadcast(&gate_cond);
+    while (!gate_open) pthread_cond_wait(&gate_cond, &gate_lock);
+    pthread_mutex_unlock(&gate_lock);
+}
+
+static enum crypto_admit submit(struct crypto_pool *pool, uint64_t addr, bool cancel) {
+    struct crypto_job *job = quick_job(addr);
+    if (cancel) crypto_pool_cancel(job);
+    enum crypto_admit a = crypto_pool_submit(pool, job);
+    if (a != CRYPTO_QUEUED) free(job);
+    return a;
+}
+
+TEST(crypto_pool_admission_is_bounded_and_fair) {
+    CHECK(vectors_load());
+    struct server_key key;
+    CHECK(vector_server_key(&key));
+    atomic_store(&done_count, 0);
+    struct crypto_pool_settings set = {.threads = 1, .max_pending = 4, .max_per_address = 3};
+    char err[128];
+    struct crypto_pool *pool = crypto_pool_start(&set, &key, gated_done, err, sizeof err);
+    CHECK(pool != NULL);
+    if (!pool) return;
+    enum { A = 1, B = 2, C = 3, D = 4, E = 5 };
+    CHECK(submit(pool, A, false) == CRYPTO_QUEUED);
+    pthread_mutex_lock(&gate_lock);
+    while (!gate_reached) pthread_cond_wait(&gate_cond, &gate_lock);
+    pthread_mutex_unlock(&gate_lock);
+    /* The thread holds A's first job; A has two more, then is at its limit. */
+    CHECK(submit(pool, A, false) == CRYPTO_QUEUED);
+    CHECK(submit(pool, A, false) == CRYPTO_QUEUED);
+    CHECK(submit(pool, A, false) == CRYPTO_ADDRESS_BUSY);
+    CHECK(submit(pool, B, false) == CRYPTO_QUEUED);
+    CHECK(submit(pool, E, true) == CRYPTO_QUEUED); /* its client goes at once */
+    CHECK(crypto_pool_queued(pool) == 4);
+    CHECK(submit(pool, C, false) == CRYPTO_FULL);  /* --max-pending-registrations */
+    pthread_mutex_lock(&gate_lock);
+    gate_open = true;
+    pthread_cond_broadcast(&gate_cond);
+    pthread_mutex_unlock(&gate_lock);
+    CHECK(wait_count(4, 5000));
+    for (int i = 0; i < 200 && crypto_pool_dropped(pool) == 0; i++) usleep(5000);
+    /* One address after another: A's third job waits behind B's first. */
+    CHECK(order[0] == A && order[1] == A && order[2] == B && order[3] == A);
+    CHECK(crypto_pool_dropped(pool) == 1 && atomic_load(&done_count) == 4);
+    CHECK(submit(pool, D, false) == CRYPTO_QUEUED); /* room again */
+    CHECK(wait_count(5, 5000));
+    crypto_pool_stop(pool);
+
+    /* A rate of 1 per second per address: a burst of 2, then refused;
+     * another address is not affected. */
+    atomic_store(&done_count, 0);
+    set = (struct crypto_pool_settings){.threads = 1, .max_pending = 64, .rate_per_address = 1};
+    pool = crypto_pool_start(&set, &key, count_done, err, sizeof err);
+    CHECK(submit(pool, 9, false) == CRYPTO_QUEUED);
+    CHECK(submit(pool, 9, false) == CRYPTO_QUEUED);
+    CHECK(submit(pool, 9, false) == CRYPTO_ADDRESS_RATE);
+    CHECK(submit(pool, 10, false) == CRYPTO_QUEUED);
+    CHECK(wait_count(3, 5000));
+    crypto_pool_stop(pool);
+    server_key_free(&key);
+}
