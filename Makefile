@@ -185,21 +185,22 @@ soak: deps
 	$(SUBMAKE) $(REFLECTOR)
 	REFLECTOR=$(REFLECTOR) SOAK_SECONDS=$(SOAK_SECONDS) /usr/bin/python3 -m tests.soak.soak
 
-# ---- benchmarks (bench/): the load generator and the Node baseline peer.
-# `make bench` compares relay and peer (about 5 minutes); `make bench-quick`
-# checks in under a minute that the harness works, with no speed assertion.
-BENCH_SRC := $(addprefix bench/,main.c opts.c probe.c keys.c hist.c frame.c loop.c reg_client.c errs.c \
-               scenario.c sc_route.c sc_register.c sc_idle.c report.c ecdh_rate.c)
+# ---- benchmarks (bench/): the load generator (bench/loadgen), the Node
+# baseline peer (bench/peer) and the drivers (bench/driver).
+# `make bench` compares relay and peer (under 10 minutes) and draws the chart;
+# `make bench-quick` checks in well under a minute that the harness works,
+# with no speed assertion. Both install what they need first (deps).
+BENCH_SRC := $(sort $(wildcard bench/loadgen/*.c))
 build/reflector-bench: $(patsubst %.c,build/obj/%.o,$(PROTO_SRC) $(BENCH_SRC))
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
 .PHONY: bench bench-quick
 bench: deps
 	$(SUBMAKE) build/reflector build/reflector-bench
-	/usr/bin/python3 bench/compare.py
+	/usr/bin/python3 bench/driver/compare.py
 bench-quick: deps
 	$(SUBMAKE) build/reflector build/reflector-bench
-	/usr/bin/python3 bench/compare.py --quick
+	/usr/bin/python3 bench/driver/compare.py --quick
 
 # Header dependencies of the objects built so far, written by -MMD -MP beside
 # each object (none on a first build, when every object is built anyway).

@@ -17,6 +17,7 @@ packages=(
   libclang-rt-14-dev     # make fuzz: libFuzzer and sanitizer runtimes
   python3                # test clients
   python3-websockets
+  python3-matplotlib     # make bench: the relay-vs-peer chart
   nodejs                 # test clients (Node ws)
   chromium               # tests/browser: headless self-test and the two-tab chat
   nginx                  # tests/deploy: TLS in front of the relay, deploy/nginx/

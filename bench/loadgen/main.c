@@ -9,18 +9,28 @@
 #include "ecdh_rate.h"
 #include "keys.h"
 #include "opts.h"
+#include "pairs.h"
 #include "probe.h"
 #include "result.h"
+#include "scenario.h"
 
 #define PORTS_PER_SOURCE 25000 /* of the ~28k ephemeral ports a source address has */
 
 /* Connections that may be open at once, against the file limit. */
 static unsigned peak_conns(const struct opts *o) {
-    unsigned n = 0;
-    if (o->scenarios & (1u << SC_ROUTE | 1u << SC_IDLE | 1u << SC_MIXED)) n = o->clients;
-    if (o->scenarios & (1u << SC_MIXED)) n += o->reg_inflight;
-    if ((o->scenarios & (1u << SC_REGISTER)) && o->reg_inflight > n) n = o->reg_inflight;
-    return n;
+    unsigned peak = 0;
+    for (unsigned s = 0; s < scenario_count; s++) {
+        if (!(o->scenarios & (1u << s))) continue;
+        unsigned n = (scenarios[s]->clients ? o->clients : 0) + (scenarios[s]->storm ? o->reg_inflight : 0);
+        if (n > peak) peak = n;
+    }
+    return peak;
+}
+
+static bool any_storm(const struct opts *o) {
+    for (unsigned s = 0; s < scenario_count; s++)
+        if ((o->scenarios & (1u << s)) && scenarios[s]->storm) return true;
+    return false;
 }
 
 static unsigned cpus(void) {
@@ -44,8 +54,10 @@ int main(int argc, char **argv) {
     }
     unsigned sources = o.sources ? o.sources : 1 + conns / PORTS_PER_SOURCE;
 
-    bool storm = o.scenarios & (1u << SC_REGISTER | 1u << SC_MIXED);
-    unsigned need = o.clients + (storm ? o.reg_pool : 0);
+    /* Pairs across or within shards choose their keys from twice as many. */
+    bool by_shard = o.pattern == PAT_CROSS || o.pattern == PAT_SAME;
+    unsigned client_pool = by_shard ? 2 * o.clients : o.clients;
+    unsigned need = client_pool + (any_storm(&o) ? o.reg_pool : 0);
     struct keyset keys;
     if (keys_prepare(&keys, o.keys, need, cpus()) != 0) return 1;
     char pem[1024];
@@ -55,26 +67,41 @@ int main(int argc, char **argv) {
         return 1;
     }
 
-    struct result res[SC_N];
+    uint32_t *order = NULL;
+    if (by_shard) {
+        order = malloc(sizeof *order * o.clients);
+        if (!order || pairs_order(&keys, client_pool, o.shards, o.pattern == PAT_CROSS, order, o.clients) != 0) {
+            free(order);
+            keys_free(&keys);
+            return 1;
+        }
+    }
+    struct run_ctx ctx = {
+        .o = &o, .keys = &keys, .client_keys = order, .storm_key_base = client_pool, .sources = sources};
+
+    struct result *res = calloc(scenario_count, sizeof *res);
     unsigned n = 0;
-    rc = 0;
-    for (unsigned s = 0; s < SC_N; s++) {
+    rc = res ? 0 : 1;
+    for (unsigned s = 0; s < scenario_count && res; s++) {
         if (!(o.scenarios & (1u << s))) continue;
-        if (run_scenario(&o, &keys, (enum scenario)s, sources, &res[n]) != 0 || !res[n].measured) {
-            fprintf(stderr, "reflector-bench: %s: no measurement\n", scenario_name((enum scenario)s));
+        const struct scenario *sc = scenarios[s];
+        if (run_scenario(&ctx, sc, &res[n]) != 0 || !res[n].measured) {
+            fprintf(stderr, "reflector-bench: %s: no measurement\n", sc->name);
             rc = 1;
         }
         if (o.strict && errs_total(&res[n].errs)) {
-            fprintf(stderr, "reflector-bench: %s: errors counted (--strict)\n", scenario_name((enum scenario)s));
+            fprintf(stderr, "reflector-bench: %s: errors counted (--strict)\n", sc->name);
             rc = 1;
         }
         n++;
     }
-    report_table(res, n, o.target);
-    if (o.json && report_json(o.json, res, n, o.target) != 0) {
+    if (res) report_table(res, n, &o);
+    if (res && o.json && report_json(o.json, res, n, &o) != 0) {
         fprintf(stderr, "reflector-bench: cannot write %s\n", o.json);
         rc = 1;
     }
+    free(res);
+    free(order);
     keys_free(&keys);
     return rc;
 }

@@ -1,6 +1,6 @@
 // Relay memory held by one backlogged recipient, same-shard vs cross-shard.
 //
-// usage: node bench/backlog_rss.mjs [--box-bytes 128]
+// usage: node bench/probes/backlog_rss.mjs [--box-bytes 128]
 //
 // Starts build/reflector (or $REFLECTOR) with --threads 2 --rate 1000000
 // --slow-consumer-timeout 60, registers a recipient R on shard 0 that stops
@@ -14,8 +14,8 @@
 // as about one page. A fresh relay
 // per case. Bounded: 20,000 envelopes per case, 5 s per batch.
 import fs from 'node:fs';
-import { Relay } from '../tests/node/relay.mjs';
-import { Client, identityOnShard, sleep } from '../tests/node/lib/client.mjs';
+import { Relay } from '../../tests/node/relay.mjs';
+import { Client, identityOnShard, sleep } from '../../tests/node/lib/client.mjs';
 
 const boxBytes = process.argv[2] === '--box-bytes' ? Number(process.argv[3]) : 128;
 const rss = (pid) => Number(/VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);

@@ -1,5 +1,5 @@
-/* route: registered clients send envelopes to each other, in pairs or to
- * random recipients of the same worker, either keeping `window` in
+/* route: registered clients send envelopes to each other, in pairs (the
+ * scenario chooses the partners' keys) or to random recipients of the same worker, either keeping `window` in
  * flight each (closed loop) or at a fixed total rate (open loop). Each box
  * starts with the send time and the sender's index, so the receiving
  * side times the envelope and, in the closed loop, lets its sender go on. */
@@ -7,6 +7,7 @@
 
 #include "bench.h"
 #include "frame.h"
+#include "role.h"
 
 #define OPEN_LOOP_BURST 4096          /* sends per poll round at most, to keep reading */
 #define CLIENT_OUT_CAP (4u << 20)     /* unsent bytes per client before the bench counts itself behind */
@@ -43,7 +44,7 @@ static int window_of(const struct bench *b, uint64_t t) {
 }
 
 static struct client *pick_recipient(struct worker *w, struct client *s) {
-    if (w->b->o->pattern == PAT_PAIRS) return s->peer < w->ncl ? &w->cl[s->peer] : NULL;
+    if (w->b->o->pattern != PAT_RANDOM) return s->peer < w->ncl ? &w->cl[s->peer] : NULL;
     if (w->ncl < 2) return NULL;
     uint32_t i = (uint32_t)(worker_rand(w) % (w->ncl - 1));
     if (i >= s->idx) i++;
@@ -73,7 +74,7 @@ static bool send_envelope(struct worker *w, struct client *s, uint64_t ts) {
     return true;
 }
 
-void route_on_text(struct worker *w, struct client *c, const char *text, size_t len, uint64_t now) {
+static void on_text(struct worker *w, struct client *c, const char *text, size_t len, uint64_t now) {
     static const char accept[] = "{\"handler\":\"acceptEnvelop\"";
     const struct bench *b = w->b;
     if (len == b->env_len && memcmp(text, accept, sizeof accept - 1) == 0) {
@@ -119,7 +120,7 @@ static uint64_t send_due(struct worker *w, uint64_t now, double rate) {
     return next > now ? next - now : 0;
 }
 
-void *route_main(void *arg) {
+static void *route_main(void *arg) {
     struct worker *w = arg;
     struct bench *b = w->b;
     const struct opts *o = b->o;
@@ -154,3 +155,5 @@ void *route_main(void *arg) {
     worker_close_all(w, now_ns() + 2000000000ull);
     return NULL;
 }
+
+const struct role route_role = {.name = "route", .main = route_main, .text = on_text};

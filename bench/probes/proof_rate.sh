@@ -1,24 +1,24 @@
 #!/bin/sh
-# Single-thread registration-proof rate (bench/proof_rate.c) on the shared
+# Single-thread registration-proof rate (bench/probes/proof_rate.c) on the shared
 # interop vectors: the server key (server.privateKeyPem) and case "valid-0"
 # (its register3 response and t1). Builds build/proof-rate if missing or
 # older than its sources, then runs it RUNS times (default 3); each run is
 # three loops of SECONDS (default 5): verifications, bare ECDH, the two
 # interleaved. Prints each run and the medians.
 #
-# usage: bench/proof_rate.sh [SECONDS=5] [RUNS=3]     (from anywhere)
+# usage: bench/probes/proof_rate.sh [SECONDS=5] [RUNS=3]     (from anywhere)
 #   env: SHARED (default ../shared next to the repo), CC (default cc)
 set -eu
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/../.."
 SECONDS_PER_RUN=${1:-5}
 RUNS=${2:-3}
 SHARED=${SHARED:-../shared}
 CC=${CC:-cc}
 BIN=build/proof-rate
 
-if [ ! -x "$BIN" ] || [ -n "$(find bench/proof_rate.c proto relay/key_file.c -newer "$BIN" -name '*.[ch]' 2>/dev/null)" ]; then
+if [ ! -x "$BIN" ] || [ -n "$(find bench/probes/proof_rate.c proto relay/key_file.c -newer "$BIN" -name '*.[ch]' 2>/dev/null)" ]; then
   mkdir -p build
-  "$CC" -O2 -g -std=gnu11 -D_GNU_SOURCE -Iproto -Irelay bench/proof_rate.c proto/*.c relay/key_file.c \
+  "$CC" -O2 -g -std=gnu11 -D_GNU_SOURCE -Iproto -Irelay bench/probes/proof_rate.c proto/*.c relay/key_file.c \
     -o "$BIN" -lmbedtls -lmbedx509 -lmbedcrypto
 fi
 

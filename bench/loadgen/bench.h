@@ -16,24 +16,27 @@
 #include "keys.h"
 #include "rng.h"
 
-enum scenario { SC_ROUTE, SC_REGISTER, SC_IDLE, SC_MIXED, SC_N };
-enum pattern { PAT_PAIRS, PAT_RANDOM };
+/* route's recipients: the partner of a pair (cross and same: a partner
+ * owned by another or the same of the relay's --shards shards), or a
+ * random client of the same worker. */
+enum pattern { PAT_PAIRS, PAT_RANDOM, PAT_CROSS, PAT_SAME };
 
 struct opts {
     char host[64];
     uint16_t port;
     char path[256];
-    unsigned scenarios; /* bit per enum scenario, run in enum order */
+    unsigned scenarios; /* bit per entry of scenarios[] (scenario.h), run in table order */
     unsigned clients;
     double duration_s, warmup_s;
     unsigned window;    /* closed loop: envelopes in flight per client */
     double rate;        /* open loop: envelopes per second, all clients together; 0: closed loop */
     unsigned size;      /* box bytes (hex on the wire: twice as many characters) */
     enum pattern pattern;
+    unsigned shards;    /* cross and same: the relay's --threads */
     double reg_rate;    /* storm arrivals per second; 0: as fast as reg_inflight allows */
     unsigned reg_inflight;
     unsigned reg_pool;  /* distinct keys the storm cycles through */
-    int pid;            /* the relay's, for idle RSS; 0: not measured */
+    int pid;            /* the target's, for its CPU, context switches and RSS; 0: not measured */
     const char *keys;
     unsigned threads;
     unsigned sources;   /* 127.0.0.x source addresses; 0: as many as the clients need */
@@ -91,13 +94,12 @@ struct client {
     struct buf in, out;
 };
 
-enum role { ROLE_ROUTE, ROLE_STORM, ROLE_IDLE };
-
 struct bench;
+struct role;
 
 struct worker {
     unsigned id;
-    enum role role;
+    const struct role *role;
     struct bench *b;
     pthread_t thread;
     int ep;
@@ -107,7 +109,7 @@ struct worker {
     size_t scratch_cap;
     struct client *cl;
     unsigned ncl;
-    unsigned key_base;
+    unsigned key_base; /* storm: its keys are [key_base, key_base + --reg-pool) */
     struct client **dirty;
     unsigned ndirty;
     unsigned conn_seq; /* round robin over source addresses */
@@ -133,7 +135,6 @@ struct worker {
 struct bench {
     const struct opts *o;
     struct keyset *keys;
-    enum scenario sc;
     unsigned sources; /* 127.0.0.x source addresses in use */
     char *env;        /* a deliverEnvelop text; from, to and box's head are written per send */
     size_t env_len;
@@ -146,14 +147,16 @@ struct bench {
     uint64_t send_stop;
     uint64_t storm_start, storm_stop;
     uint64_t reg_win_start, reg_win_end;
+    uint64_t stat_start, stat_end; /* the target's CPU, context switches and RSS are read at these */
     unsigned route_workers;
+    unsigned workers; /* threads in this run, the storm's included */
 };
 
 uint64_t now_ns(void);
 uint64_t wall_ms(void);
 
 /* loop.c: the event loop every role shares. */
-int worker_init(struct worker *w, struct bench *b, unsigned id, enum role role, unsigned nclients);
+int worker_init(struct worker *w, struct bench *b, unsigned id, const struct role *role, unsigned nclients);
 void worker_free(struct worker *w);
 void client_start(struct worker *w, struct client *c); /* connect; registration follows */
 void client_close(struct worker *w, struct client *c);  /* close 1000, then wait for the server */
@@ -175,23 +178,12 @@ static inline uint64_t worker_rand(struct worker *w) {
     return w->xs = x;
 }
 
-/* Hooks into the roles, called by loop.c. */
-void route_on_text(struct worker *w, struct client *c, const char *text, size_t len, uint64_t now);
-void storm_on_verified(struct worker *w, struct client *c, uint64_t now);
-void storm_on_gone(struct worker *w, struct client *c);
-int storm_init(struct worker *w, unsigned key_base, unsigned pool); /* 0 or -1 */
-
 /* reg_client.c */
 int reg_answer(struct worker *w, struct client *c, const char *text, size_t len);
 int reg_result(struct worker *w, struct client *c, const char *text, size_t len); /* 1 VERIFIED, 0 refused, -1 not register4 */
 void count_error_message(struct worker *w, const char *text, size_t len);
 
-/* Role bodies, run on the worker threads. */
-void *route_main(void *w);
-void *storm_main(void *w);
-void *idle_main(void *w);
-
-/* Shared by route and storm: wait (serving IO) for the go signal. */
+/* Shared by the roles: wait (serving IO) for the go signal. */
 void worker_wait_phase(struct worker *w, unsigned phase);
 
 #endif

@@ -1,6 +1,6 @@
 // Registrations per second through the relay (build/reflector or $REFLECTOR).
 //
-// usage: node bench/register_rate.mjs [--threads 1] [--crypto-threads 1]
+// usage: node bench/probes/register_rate.mjs [--threads 1] [--crypto-threads 1]
 //          [--concurrency 64] [--pool 64] [--duration 10] [--warmup 1] [--runs 3]
 //
 // Each run starts a fresh relay on a free loopback port (--threads T
@@ -22,8 +22,8 @@
 // 15 s cap, every wait inside Client has a 5 s timeout; any non-VERIFIED
 // answer or error aborts the run.
 import fs from 'node:fs';
-import { Relay } from '../tests/node/relay.mjs';
-import { Client, newIdentity, wcb } from '../tests/node/lib/client.mjs';
+import { Relay } from '../../tests/node/relay.mjs';
+import { Client, newIdentity, wcb } from '../../tests/node/lib/client.mjs';
 
 function args() {
   const a = { threads: 1, cryptoThreads: 1, concurrency: 64, pool: 0, duration: 10, warmup: 1, runs: 3 };

@@ -7,12 +7,13 @@
 #include <stdlib.h>
 
 #include "bench.h"
+#include "role.h"
 
 #define REG_TIMEOUT_NS 15000000000ull
 #define SWEEP_NS 100000000ull
 #define STOP_WAIT_NS 5000000000ull
 
-void storm_on_verified(struct worker *w, struct client *c, uint64_t now) {
+static void on_verified(struct worker *w, struct client *c, uint64_t now) {
     const struct bench *b = w->b;
     if (now >= b->reg_win_start && now < b->reg_win_end) {
         hist_add(&w->reg_lat, now - c->t0);
@@ -22,7 +23,7 @@ void storm_on_verified(struct worker *w, struct client *c, uint64_t now) {
 }
 
 /* Slots and keys both come back here when a connection ends, however. */
-void storm_on_gone(struct worker *w, struct client *c) {
+static void on_gone(struct worker *w, struct client *c) {
     w->free_keys[(w->fk_head + w->fk_len++) % w->fk_cap] = c->key;
     w->free_slot[w->nfree_slot++] = c->idx;
 }
@@ -52,19 +53,20 @@ static void sweep(struct worker *w) {
     }
 }
 
-int storm_init(struct worker *w, unsigned key_base, unsigned pool) {
+static int storm_init(struct worker *w) {
+    unsigned pool = w->b->o->reg_pool;
     w->fk_cap = pool;
     w->free_keys = malloc(sizeof *w->free_keys * pool);
     w->free_slot = malloc(sizeof *w->free_slot * (w->ncl ? w->ncl : 1));
     if (!w->free_keys || !w->free_slot) return -1;
-    for (unsigned i = 0; i < pool; i++) w->free_keys[i] = key_base + i;
+    for (unsigned i = 0; i < pool; i++) w->free_keys[i] = w->key_base + i;
     w->fk_len = pool;
     for (unsigned i = 0; i < w->ncl; i++) w->free_slot[i] = w->ncl - 1 - i;
     w->nfree_slot = w->ncl;
     return 0;
 }
 
-void *storm_main(void *arg) {
+static void *storm_main(void *arg) {
     struct worker *w = arg;
     struct bench *b = w->b;
     const struct opts *o = b->o;
@@ -107,3 +109,6 @@ void *storm_main(void *arg) {
     worker_close_all(w, now_ns() + 2000000000ull);
     return NULL;
 }
+
+const struct role storm_role = {
+    .name = "storm", .main = storm_main, .init = storm_init, .verified = on_verified, .gone = on_gone};

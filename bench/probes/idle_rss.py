@@ -10,7 +10,7 @@ one more idle connection costs. Bounded: N connections, one try
 each, a 120 s overall limit. The relay and this client are separate
 processes, so each stays under the per-process file limit.
 
-usage: bench/idle_rss.py [N] [--threads T]
+usage: bench/probes/idle_rss.py [N] [--threads T]
 """
 import argparse
 import asyncio
@@ -19,7 +19,7 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))  # the repository root
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))  # the repository root
 from tests.lib.relayproc import Relay  # noqa: E402
 
 

@@ -6,8 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scenario.h"
+
 static const char usage[] =
-    "usage: reflector-bench [options] SCENARIO...   (route, register, idle, mixed or all)\n"
+    "usage: reflector-bench [options] SCENARIO...   (%s or all)\n"
     "Load for a protocol-v1 relay on loopback; each scenario runs for a fixed time and stops.\n"
     "\n"
     "  --url URL             ws://127.0.0.x:PORT/PATH of the relay (default ws://127.0.0.1:8080/)\n"
@@ -17,11 +19,14 @@ static const char usage[] =
     "  --window W            closed loop: envelopes in flight per client (default 16)\n"
     "  --rate R              open loop: envelopes per second, all clients together (default 0: closed loop)\n"
     "  --size B              box bytes, hex on the wire so 2B characters (default 256, at least 12)\n"
-    "  --pattern P           pairs (default) or random recipients\n"
+    "  --pattern P           pairs (default), random recipients, or pairs whose SIGs the relay's --shards\n"
+    "                        shards own: cross (always another shard) or same (always the same one)\n"
+    "  --shards N            cross and same: the relay's --threads\n"
     "  --reg-rate R          register/mixed: new registrations per second (default 0: as fast as slots free)\n"
     "  --reg-inflight N      registrations under way at most (default 64)\n"
     "  --reg-pool N          distinct keys the storm cycles through (default 4 x reg-inflight)\n"
-    "  --pid PID             the relay's process, for idle's RSS per connection\n"
+    "  --pid PID             the target's process: its CPU per envelope and registration, context\n"
+    "                        switches per envelope and RSS (/proc/PID), and idle's RSS per connection\n"
     "  --keys FILE           client key cache (default build/bench/keys.txt)\n"
     "  --threads T           load generator threads for the clients (default 1; the storm has its own)\n"
     "  --sources K           127.0.0.x source addresses (default: one per 25,000 connections)\n"
@@ -35,7 +40,7 @@ static const char usage[] =
 enum {
     O_URL = 256, O_CLIENTS, O_DURATION, O_WARMUP, O_WINDOW, O_RATE, O_SIZE, O_PATTERN, O_REG_RATE,
     O_REG_INFLIGHT, O_REG_POOL, O_PID, O_KEYS, O_THREADS, O_SOURCES, O_SETUP_INFLIGHT, O_SETUP_TIMEOUT,
-    O_JSON, O_TARGET, O_STRICT, O_ECDH, O_HELP
+    O_JSON, O_TARGET, O_STRICT, O_ECDH, O_HELP, O_SHARDS
 };
 
 static const struct option longopts[] = {
@@ -47,6 +52,7 @@ static const struct option longopts[] = {
     {"rate", required_argument, NULL, O_RATE},
     {"size", required_argument, NULL, O_SIZE},
     {"pattern", required_argument, NULL, O_PATTERN},
+    {"shards", required_argument, NULL, O_SHARDS},
     {"reg-rate", required_argument, NULL, O_REG_RATE},
     {"reg-inflight", required_argument, NULL, O_REG_INFLIGHT},
     {"reg-pool", required_argument, NULL, O_REG_POOL},
@@ -63,6 +69,17 @@ static const struct option longopts[] = {
     {"help", no_argument, NULL, O_HELP},
     {NULL, 0, NULL, 0},
 };
+
+/* "route, register, idle, mixed": the table's names. */
+static const char *scenario_names(void) {
+    static char names[200];
+    size_t n = 0;
+    for (unsigned s = 0; s < scenario_count && n < sizeof names; s++)
+        n += (size_t)snprintf(names + n, sizeof names - n, "%s%s", s ? ", " : "", scenarios[s]->name);
+    return names;
+}
+
+static void print_usage(FILE *f) { fprintf(f, usage, scenario_names()); }
 
 static int bad(const char *flag, const char *v, const char *want) {
     fprintf(stderr, "reflector-bench: --%s %s: %s\n", flag, v, want);
@@ -144,7 +161,12 @@ int opts_parse(struct opts *o, int argc, char **argv) {
         case O_PATTERN:
             if (strcmp(optarg, "pairs") == 0) o->pattern = PAT_PAIRS;
             else if (strcmp(optarg, "random") == 0) o->pattern = PAT_RANDOM;
-            else return bad("pattern", optarg, "want pairs or random");
+            else if (strcmp(optarg, "cross") == 0) o->pattern = PAT_CROSS;
+            else if (strcmp(optarg, "same") == 0) o->pattern = PAT_SAME;
+            else return bad("pattern", optarg, "want pairs, random, cross or same");
+            break;
+        case O_SHARDS:
+            if (count(optarg, 1, 1024, &o->shards)) return bad("shards", optarg, "want 1..1024");
             break;
         case O_REG_RATE:
             if (num(optarg, 0, 1e7, &o->reg_rate)) return bad("reg-rate", optarg, "want 0..1e7 per second");
@@ -178,26 +200,34 @@ int opts_parse(struct opts *o, int argc, char **argv) {
         case O_ECDH:
             if (num(optarg, 0.1, 600, &o->ecdh_s)) return bad("ecdh-rate", optarg, "want 0.1..600 seconds");
             break;
-        case O_HELP: fputs(usage, stdout); return 1;
-        default: fputs(usage, stderr); return 2;
+        case O_HELP: print_usage(stdout); return 1;
+        default: print_usage(stderr); return 2;
         }
     }
     for (int i = optind; i < argc; i++) {
-        static const char *const names[SC_N] = {"route", "register", "idle", "mixed"};
         bool found = strcmp(argv[i], "all") == 0;
-        if (found) o->scenarios = (1u << SC_N) - 1;
-        for (unsigned s = 0; s < SC_N && !found; s++)
-            if (strcmp(argv[i], names[s]) == 0) {
+        if (found) o->scenarios = (1u << scenario_count) - 1;
+        for (unsigned s = 0; s < scenario_count && !found; s++)
+            if (strcmp(argv[i], scenarios[s]->name) == 0) {
                 o->scenarios |= 1u << s;
                 found = true;
             }
-        if (!found) return bad("scenario", argv[i], "want route, register, idle, mixed or all");
+        if (!found) {
+            char want[256];
+            snprintf(want, sizeof want, "want %s or all", scenario_names());
+            return bad("scenario", argv[i], want);
+        }
     }
     if (o->ecdh_s > 0) return 0;
     if (!o->scenarios) {
-        fputs(usage, stderr);
+        print_usage(stderr);
         return 2;
     }
+    if ((o->pattern == PAT_CROSS || o->pattern == PAT_SAME) && !o->shards)
+        return bad("pattern", o->pattern == PAT_CROSS ? "cross" : "same", "needs --shards");
+    if (o->pattern == PAT_CROSS && o->shards < 2) return bad("shards", "1", "cross needs at least 2");
+    if ((o->pattern == PAT_CROSS || o->pattern == PAT_SAME) && o->clients % 2)
+        return bad("clients", "", "cross and same want an even number");
     if (o->reg_pool == 0) o->reg_pool = 4 * o->reg_inflight;
     if (o->reg_pool < o->reg_inflight) return bad("reg-pool", "", "must be at least --reg-inflight");
     if (o->clients < 2 * o->threads) return bad("clients", "", "want at least two per thread");

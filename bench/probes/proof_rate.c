@@ -8,7 +8,7 @@
  * build (from the repo root): see the line comment below this one.
  * usage:
  *   build/proof-rate SERVER_KEY.pem REGISTER3.json T1 [SECONDS=5]
- * (bench/proof_rate.sh writes those files from the shared vectors and runs it.)
+ * (bench/probes/proof_rate.sh writes those files from the shared vectors and runs it.)
  * Output: "proof: N verifications in S s = R/s (U us each) ... per CPU second
  * R'/s" (wall-clock and this thread's CPU-time rates), the same for "ecdh:",
  * then "interleaved:" (blocks of 8 verifications and 8 bare ECDHs alternated
@@ -16,7 +16,7 @@
  * which stays stable when the machine's speed drifts between the loops.
  * Bounded: each of the three loops stops at SECONDS (checked every iteration) and at
  * 10,000,000 iterations. */
-// build: cc -O2 -g -std=gnu11 -D_GNU_SOURCE -Iproto bench/proof_rate.c proto/*.c -o build/proof-rate -lmbedtls -lmbedx509 -lmbedcrypto
+// build: cc -O2 -g -std=gnu11 -D_GNU_SOURCE -Iproto bench/probes/proof_rate.c proto/*.c -o build/proof-rate -lmbedtls -lmbedx509 -lmbedcrypto
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>

@@ -1,12 +1,12 @@
 // Heap allocations per routed envelope in the relay's steady state.
 //
-// usage: node bench/allocs_per_envelope.mjs [--n 20000] [--warmup 2000]
+// usage: node bench/probes/allocs_per_envelope.mjs [--n 20000] [--warmup 2000]
 //          [--runs 3] [--box-bytes 128] [--window 250] [--one-way 1]
-//   (builds build/malloc_count.so from bench/malloc_count.c when missing or
+//   (builds build/malloc_count.so from bench/probes/malloc_count.c when missing or
 //   older; the relay is build/reflector or $REFLECTOR)
 //
 // Each run starts a fresh relay under the LD_PRELOAD counter
-// (bench/malloc_count.c, MALLOC_COUNT_SITES=1) with --threads 2 --rate 1000000,
+// (bench/probes/malloc_count.c, MALLOC_COUNT_SITES=1) with --threads 2 --rate 1000000,
 // registers two pairs with the Node test client: a same-shard pair (both SIGs
 // owned by shard 0) and a cross-shard pair (owners 0 and 1), and for each
 // pair, without and with "id" (delivered acks):
@@ -25,8 +25,8 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Relay, ROOT } from '../tests/node/relay.mjs';
-import { Client, identityOnShard, ownerShard, sleep } from '../tests/node/lib/client.mjs';
+import { Relay, ROOT } from '../../tests/node/relay.mjs';
+import { Client, identityOnShard, ownerShard, sleep } from '../../tests/node/lib/client.mjs';
 
 function args() {
   const a = { n: 20000, warmup: 2000, runs: 3, boxBytes: 128, window: 250, oneWay: 1 };
@@ -46,7 +46,7 @@ function args() {
 
 const SHIM = path.join(ROOT, 'build', 'malloc_count.so');
 function buildShim() {
-  const src = path.join(ROOT, 'bench', 'malloc_count.c');
+  const src = path.join(ROOT, 'bench', 'probes', 'malloc_count.c');
   if (!fs.existsSync(SHIM) || fs.statSync(SHIM).mtimeMs < fs.statSync(src).mtimeMs) {
     execFileSync('cc', ['-O2', '-g', '-shared', '-fPIC', '-o', SHIM, src, '-ldl'], { stdio: 'inherit' });
   }

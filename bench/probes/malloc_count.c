@@ -12,7 +12,7 @@
  * the addresses through /proc/PID/maps + addr2line to find the call sites.
  * Every dump ends with the line "malloc_count end".
  *
- * build: cc -O2 -g -shared -fPIC -o build/malloc_count.so bench/malloc_count.c -ldl
+ * build: cc -O2 -g -shared -fPIC -o build/malloc_count.so bench/probes/malloc_count.c -ldl
  * usage: LD_PRELOAD=$PWD/build/malloc_count.so build/reflector ...; kill -USR2 PID
  *
  * dlsym itself may call calloc before the real functions are known; such

@@ -1,9 +1,10 @@
 /* idle: clients register in two halves and then stay, doing nothing but
- * answer pings; the main thread reads the relay's RSS between the steps
- * (scenario.c). */
+ * answer pings; the main thread reads the target's RSS between the steps
+ * (the idle scenario's drive, scenarios.c). */
 #include "bench.h"
+#include "role.h"
 
-void *idle_main(void *arg) {
+static void *idle_main(void *arg) {
     struct worker *w = arg;
     struct bench *b = w->b;
     unsigned half = w->ncl / 2;
@@ -16,3 +17,5 @@ void *idle_main(void *arg) {
     worker_close_all(w, now_ns() + 5000000000ull);
     return NULL;
 }
+
+const struct role idle_role = {.name = "idle", .main = idle_main};

@@ -8,8 +8,10 @@
 
 #include "bench.h"
 
+struct scenario;
+
 struct result {
-    enum scenario sc;
+    const struct scenario *sc;
     unsigned clients, size;
     double duration_s;
     double msgs_per_s;
@@ -21,14 +23,16 @@ struct result {
     double quiet_p99_us;         /* mixed: routing p99 before the storm */
     double quiet_msgs_per_s;
     double rate;                 /* route/mixed open loop: the envelopes per second asked for */
+    /* The target (--pid) over the stat window: */
+    double cpu_us_per_envelope, cpu_us_per_registration, ctxsw_per_envelope;
+    double cpu_cores;            /* its CPU time over the window's length */
+    double rss_kib;              /* VmRSS at the window's end */
     uint64_t verified, setup_failed, skipped;
     struct errs errs;
     bool measured; /* the scenario produced its figures */
 };
 
-const char *scenario_name(enum scenario sc);
-int run_scenario(const struct opts *o, struct keyset *keys, enum scenario sc, unsigned sources, struct result *r);
-void report_table(const struct result *r, unsigned n, const char *target);
-int report_json(const char *path, const struct result *r, unsigned n, const char *target);
+void report_table(const struct result *r, unsigned n, const struct opts *o);
+int report_json(const char *path, const struct result *r, unsigned n, const struct opts *o);
 
 #endif

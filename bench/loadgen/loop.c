@@ -16,6 +16,7 @@
 
 #include "bench.h"
 #include "frame.h"
+#include "role.h"
 
 #define SCRATCH_BYTES (256 * 1024)
 #define MAX_MESSAGE (1u << 20)
@@ -64,7 +65,7 @@ void buf_free(struct buf *b) {
  * a closed socket is not taken for the new one in the same slot. */
 static uint64_t ev_tag(const struct client *c, uint32_t gen) { return (uint64_t)gen << 32 | c->idx; }
 
-int worker_init(struct worker *w, struct bench *b, unsigned id, enum role role, unsigned nclients) {
+int worker_init(struct worker *w, struct bench *b, unsigned id, const struct role *role, unsigned nclients) {
     memset(w, 0, sizeof *w);
     w->id = id;
     w->role = role;
@@ -122,8 +123,8 @@ static void kill_with(struct worker *w, struct client *c, enum err why) {
     buf_free(&c->in);
     buf_free(&c->out);
     w->live--;
-    if (w->role == ROLE_STORM) storm_on_gone(w, c);
-    else if (was < CS_VERIFIED) w->failed++;
+    if (was < CS_VERIFIED) w->failed++;
+    if (w->role->gone) w->role->gone(w, c);
 }
 
 void client_kill(struct worker *w, struct client *c) { kill_with(w, c, ERR_N); }
@@ -267,7 +268,7 @@ static void on_text(struct worker *w, struct client *c, const char *text, size_t
         if (r == 1) {
             c->state = CS_VERIFIED;
             w->verified++;
-            if (w->role == ROLE_STORM) storm_on_verified(w, c, now);
+            if (w->role->verified) w->role->verified(w, c, now);
         } else if (r == 0) {
             client_kill(w, c); /* refused: the code is counted, the relay closes */
         } else {
@@ -276,7 +277,7 @@ static void on_text(struct worker *w, struct client *c, const char *text, size_t
         break;
     }
     case CS_VERIFIED:
-        if (w->role == ROLE_ROUTE) route_on_text(w, c, text, len, now);
+        if (w->role->text) w->role->text(w, c, text, len, now);
         else count_error_message(w, text, len);
         break;
     default:
