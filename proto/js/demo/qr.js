@@ -40,14 +40,18 @@ export async function scanCamera(video, accept) {
     camera.stop();
     video.srcObject = null;
   };
+  let busy = false;
+  let done = false;
   cancel = frameLoop(() => {
-    let text;
-    try {
-      text = camera.readFrame(canvas);
-    } catch {
-      return; // a frame the decoder could not use
-    }
-    if (typeof text === 'string' && accept(text)) stop();
+    if (busy || done) return;
+    busy = true;
+    // readFrame resolves with the text, or undefined for a frame without a code.
+    Promise.resolve(camera.readFrame(canvas)).then((text) => {
+      if (!done && typeof text === 'string' && accept(text)) {
+        done = true;
+        stop();
+      }
+    }, () => { /* a frame the decoder could not use */ }).finally(() => { busy = false; });
   });
   return stop;
 }
