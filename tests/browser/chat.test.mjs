@@ -77,7 +77,7 @@ test('chat: A talks with B and C at once: contacts, unread counts, delivery stat
     [B.sig, C.sig], WAIT);
   assert.equal(await unread(A.page, B.sig), 1);
   assert.equal(await unread(A.page, C.sig), 1);
-  assert.equal(await A.page.title(), '(2) Reflector chat');
+  assert.equal(await A.page.title(), '(2) Reflector');
   assert.equal(await A.page.textContent('#conv-title'), 'No conversation open');
   assert.deepEqual(await A.page.$$eval('#contacts li', (els) => els.map((e) => e.dataset.sig)), [C.sig, B.sig], 'latest first');
   assert.match(await contact(A.page, C.sig).textContent(), /Hello from C/);
@@ -109,7 +109,7 @@ test('chat: A talks with B and C at once: contacts, unread counts, delivery stat
   await A.page.waitForFunction((c) => /3/.test(document.querySelector(`#contacts li[data-sig="${c}"] .c-unread`)?.textContent ?? ''),
     C.sig, WAIT);
   assert.equal(await unread(A.page, C.sig), 3);
-  assert.equal(await A.page.title(), '(3) Reflector chat');
+  assert.equal(await A.page.title(), '(3) Reflector');
 
   // A names B "Bob" (keyboard only).
   await A.page.click('#rename');
@@ -122,7 +122,7 @@ test('chat: A talks with B and C at once: contacts, unread counts, delivery stat
   // A opens C, answers, and C's tab closes: the next message fails, says why, and offers a retry.
   await open(A.page, C.sig);
   assert.equal(await unread(A.page, C.sig), 0);
-  assert.equal(await A.page.title(), 'Reflector chat');
+  assert.equal(await A.page.title(), 'Reflector');
   assert.deepEqual(await texts(A.page, 'in'), ['Hello from C', 'Are you there?', 'Alice?']);
   await type(A.page, 'Yes, here.');
   await waitDelivery(A.page, 'Yes, here.', 'delivered');
@@ -264,7 +264,8 @@ test('chat: the relay restarts mid-conversation: banner with countdown, a messag
 
     await own.stop(); // SIGTERM: close 1001 to both, then exit
     for (const { page } of [A, B]) {
-      await page.waitForFunction(() => /Reconnecting in \d+ s \(attempt \d+ of 40\)/.test(document.getElementById('banner-text').textContent)
+      await page.waitForFunction(() => /^Connection to the relay lost\. Reconnecting in \d+ s \(attempt \d+ of 40\)/
+        .test(document.getElementById('banner-text').textContent)
         && !document.getElementById('banner').hidden, null, WAIT);
       assert.match(await page.textContent('#status-text'), /^(Offline|Connecting)/);
     }
@@ -275,9 +276,8 @@ test('chat: the relay restarts mid-conversation: banner with countdown, a messag
     await A.page.waitForFunction(() => /attempt [2-9]/.test(document.getElementById('banner-text').textContent), null, WAIT);
     assert.deepEqual(await clipped(B.page), [], 'nothing clipped at 360 px with the banner');
     assert.deepEqual(await axe(B.page), [], 'axe-core with the banner');
-    if (fs.existsSync(SHOTS) || fs.mkdirSync(SHOTS, { recursive: true })) {
-      await B.page.screenshot({ path: path.join(SHOTS, 'chat-reconnecting-360.png'), fullPage: true });
-    }
+    fs.mkdirSync(SHOTS, { recursive: true });
+    await B.page.screenshot({ path: path.join(SHOTS, 'chat-reconnecting-360.png'), fullPage: true });
 
     own = await Relay.start(['--www', WWW], { port: own.port });
     assert.equal(await waitDelivery(A.page, 'typed while offline', 'delivered', 40000), 'delivered');
@@ -300,6 +300,16 @@ test('chat: the relay restarts mid-conversation: banner with countdown, a messag
 
 test('chat: nothing clipped from 360 to 1920 px; screenshots at 360, 768 and 1440 px; axe-core at 360 px', { timeout: 90000 }, async () => {
   const X = await person(browser, proxy.url, { width: 1440, height: 900 });
+  // What a new user sees first: no conversation yet.
+  fs.mkdirSync(SHOTS, { recursive: true });
+  const fresh = {};
+  for (const width of [360, 768, 1440]) {
+    await X.page.setViewportSize({ width, height: 900 });
+    await X.page.screenshot({ path: path.join(SHOTS, `chat-new-${width}.png`), fullPage: true });
+    fresh[width] = await clipped(X.page);
+  }
+  assert.deepEqual(fresh, { 360: [], 768: [], 1440: [] });
+  await X.page.setViewportSize({ width: 1440, height: 900 });
   const Y = await person(browser, `${proxy.url}#${X.sig}`, { width: 1440, height: 900 });
   await X.page.waitForSelector(`#contacts li[data-sig="${Y.sig}"]`, WAIT);
   await open(X.page, Y.sig);
@@ -321,12 +331,10 @@ test('chat: nothing clipped from 360 to 1920 px; screenshots at 360, 768 and 144
   assert.equal(await waitDelivery(X.page, 'Hello?', 'failed'), 'failed: RECIPIENT_NOT_AVAILABLE');
   await open(X.page, Y.sig);
 
-  fs.mkdirSync(SHOTS, { recursive: true });
   const report = {};
   for (const width of [360, 768, 1440]) {
     for (const { page } of [X, Y]) await page.setViewportSize({ width, height: 900 });
     await X.page.screenshot({ path: path.join(SHOTS, `chat-${width}.png`), fullPage: true });
-    await Y.page.screenshot({ path: path.join(SHOTS, `chat-guest-${width}.png`), fullPage: true });
     report[width] = [...await clipped(X.page), ...await clipped(Y.page)];
   }
   assert.deepEqual(report, { 360: [], 768: [], 1440: [] });
@@ -338,6 +346,16 @@ test('chat: nothing clipped from 360 to 1920 px; screenshots at 360, 768 and 144
   await X.page.setViewportSize({ width: 1100, height: 900 }); // the width the old timeline was cut at
   sweep.push(...(await clipped(X.page)).map((c) => `1100px ${c}`));
   assert.deepEqual(sweep, []);
+  // The check sees clipping: a row too wide for the timeline is reported.
+  await X.page.evaluate(() => {
+    const probe = document.createElement('li');
+    probe.id = 'probe';
+    probe.textContent = 'CONNECTING'.repeat(40);
+    probe.style.whiteSpace = 'nowrap';
+    document.getElementById('timeline').append(probe);
+  });
+  assert.ok((await clipped(X.page)).some((c) => c.startsWith('li#probe')), 'the clipping check reports a clipped row');
+  await X.page.evaluate(() => document.getElementById('probe').remove());
 
   await X.page.setViewportSize({ width: 360, height: 740 });
   assert.deepEqual(await axe(X.page), [], 'axe-core at 360 px');

@@ -14,7 +14,7 @@ export function relayUrl(loc = window.location) {
 }
 
 function fail(reason) {
-  document.title = location.hash === '#selftest' ? `selftest: failed: ${reason}` : 'Reflector chat';
+  document.title = location.hash === '#selftest' ? `selftest: failed: ${reason}` : 'Reflector';
   document.getElementById('status-text').textContent = reason;
   document.getElementById('status').dataset.level = 'bad';
 }

@@ -13,9 +13,10 @@ export class ReconnectBanner {
     this.next = null; // { attempt, at } of the scheduled attempt
     this.timer = null;
     this.lost = false;
+    this.everConnected = false; // "lost" or, on a first load, "cannot reach"
     client.addEventListener('reconnect', (ev) => {
       this.next = { attempt: ev.detail.attempt, at: ev.detail.at + ev.detail.delayMs };
-      if (!this.lost) announce('Connection to the relay lost. Reconnecting.');
+      if (!this.lost) announce(`${this.#headline()} Reconnecting.`);
       this.lost = true;
       this.#tick();
     });
@@ -38,8 +39,13 @@ export class ReconnectBanner {
     if (this.lost) this.#draw();
   }
 
+  #headline() {
+    return this.everConnected ? 'Connection to the relay lost.' : 'Cannot reach the relay.';
+  }
+
   #back() {
     const wasLost = this.lost;
+    this.everConnected = true;
     this.lost = false;
     this.next = null;
     clearInterval(this.timer);
@@ -67,9 +73,9 @@ export class ReconnectBanner {
     } else if (this.next && this.next.at > Date.now() && !client.ws) {
       const s = Math.ceil((this.next.at - Date.now()) / 1000);
       const max = client.options.reconnect.maxAttempts;
-      text = `Connection to the relay lost. Reconnecting in ${s} s (attempt ${this.next.attempt} of ${max}).${queued}`;
+      text = `${this.#headline()} Reconnecting in ${s} s (attempt ${this.next.attempt} of ${max}).${queued}`;
     } else {
-      text = `Connection to the relay lost. Reconnecting now…${queued}`;
+      text = `${this.#headline()} Reconnecting now…${queued}`;
     }
     $('banner-text').textContent = text;
     $('reconnect-now').textContent = client.stopped ? 'Try again' : 'Reconnect now';

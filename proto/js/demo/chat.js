@@ -11,7 +11,7 @@ import { $, addTimeline, announce, showLag, showStatus, shortSig } from './view.
 import { appendMessage, displayName, renderContacts, renderConversation, updateMessage } from './chat-view.js';
 
 const GREETING = 'Hi! I opened your invite link.';
-const TITLE = 'Reflector chat';
+const TITLE = 'Reflector';
 
 function inviteLink(sig) {
   return `${location.origin}${location.pathname}${location.search}#${sig}`;
