@@ -91,6 +91,13 @@ test('chat: A talks with B and C at once: contacts, unread counts, delivery stat
   await type(A.page, markup);
   assert.equal(await waitDelivery(A.page, markup, 'delivered'), 'delivered');
   assert.deepEqual((await deliveries(A.page, markup)).filter((s) => s !== 'queued'), ['sending', 'sent', 'delivered']);
+  // The bubble names its envelope; the timeline shows that envelope's ack.
+  const envelope = await A.page.evaluate((t) => [...document.querySelectorAll('#messages li.msg[data-dir="out"]')]
+    .find((li) => li.querySelector('.text').textContent === t).querySelector('.delivery').title, markup);
+  assert.match(envelope, /^envelope #\d+$/);
+  const id = envelope.split('#')[1];
+  assert.ok(await A.page.$$eval('#timeline li[data-state="SENT"] .detail', (els, n) => els.some((e) => e.textContent.startsWith(`#${n} to `)
+    && e.textContent.endsWith(' delivered')), id), `timeline row for envelope #${id}`);
   await waitIncoming(B.page, markup);
   assert.equal(await B.page.$$eval('#messages img, #messages b, #contacts img, #contacts b', (els) => els.length), 0,
     'no element made from a message');

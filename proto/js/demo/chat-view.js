@@ -110,7 +110,10 @@ function messageRow(m, c, { onRetry }) {
 function paint(row, m) {
   if (m.dir !== 'out') return;
   row.dataset.state = m.state;
-  row.querySelector('.delivery').textContent = deliveryText(m);
+  const delivery = row.querySelector('.delivery');
+  delivery.textContent = deliveryText(m);
+  // The envelope's id ties the message to its rows in the timeline.
+  delivery.title = m.envelopeId === undefined ? '' : `envelope #${m.envelopeId}`;
   const retry = row.querySelector('.retry');
   const wasFocused = document.activeElement === retry;
   retry.hidden = m.state !== 'failed';

@@ -182,9 +182,13 @@ export async function startChat(url) {
         showStartError(`The camera is not available: ${e.message}`);
       }
     });
-    $('scan-cancel').addEventListener('click', () => {
+    const cancelScan = () => {
       endScan();
       $('scan-camera').focus();
+    };
+    $('scan-cancel').addEventListener('click', cancelScan);
+    $('scanner').addEventListener('keydown', (ev) => {
+      if (ev.key === 'Escape') cancelScan();
     });
   }
 
