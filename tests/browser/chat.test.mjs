@@ -169,7 +169,24 @@ test('chat: A talks with B and C at once: contacts, unread counts, delivery stat
   await B.close();
 });
 
-test('chat: start by reading a QR code picture, by a bare SIG; bad input says why', { timeout: 60000 }, async () => {
+// A Y4M video (what Chromium's fake camera plays) showing `text` as a QR
+// code, made with the web root's own copy of the encoder.
+async function qrVideo(text, file) {
+  const { default: encodeQR } = await import(path.join(WWW, 'vendor', 'qr', 'index.js'));
+  const modules = encodeQR(text, 'raw', { border: 4 });
+  const [w, h, scale] = [640, 480, 8];
+  const size = modules.length * scale;
+  const [x0, y0] = [(w - size) / 2, (h - size) / 2];
+  const luma = Buffer.alloc(w * h, 255);
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) if (modules[Math.floor(y / scale)][Math.floor(x / scale)]) luma[(y0 + y) * w + x0 + x] = 0;
+  }
+  const chroma = Buffer.alloc((w / 2) * (h / 2) * 2, 128);
+  const frame = Buffer.concat([Buffer.from('FRAME\n'), luma, chroma]);
+  fs.writeFileSync(file, Buffer.concat([Buffer.from(`YUV4MPEG2 W${w} H${h} F10:1 Ip A1:1 C420jpeg\n`), frame, frame]));
+}
+
+test('chat: start by a QR code (camera, picture) or a bare SIG; bad input says why', { timeout: 90000 }, async () => {
   const P = await person(browser, proxy.url, { width: 768 });
   const Q = await person(browser, proxy.url, { width: 768 });
   // A photo of Q's screen: its QR code, as a PNG.
@@ -212,44 +229,25 @@ test('chat: start by reading a QR code picture, by a bare SIG; bad input says wh
   assert.equal(await Q.page.textContent('#start-error'), '');
   await noProblems(P, Q);
   await P.close();
-  await Q.close();
-});
 
-// A Y4M video (what Chromium's fake camera plays) showing `text` as a QR
-// code, made with the web root's own copy of the encoder.
-async function qrVideo(text, file) {
-  const { default: encodeQR } = await import(path.join(WWW, 'vendor', 'qr', 'index.js'));
-  const modules = encodeQR(text, 'raw', { border: 4 });
-  const [w, h, scale] = [640, 480, 8];
-  const size = modules.length * scale;
-  const [x0, y0] = [(w - size) / 2, (h - size) / 2];
-  const luma = Buffer.alloc(w * h, 255);
-  for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) if (modules[Math.floor(y / scale)][Math.floor(x / scale)]) luma[(y0 + y) * w + x0 + x] = 0;
-  }
-  const chroma = Buffer.alloc((w / 2) * (h / 2) * 2, 128);
-  const frame = Buffer.concat([Buffer.from('FRAME\n'), luma, chroma]);
-  fs.writeFileSync(file, Buffer.concat([Buffer.from(`YUV4MPEG2 W${w} H${h} F10:1 Ip A1:1 C420jpeg\n`), frame, frame]));
-}
-
-test('chat: start by scanning a QR code with the camera (Chromium\'s fake camera shows the invite)', { timeout: 60000 }, async () => {
-  const Q = await person(browser, proxy.url);
+  // S scans Q's code with the camera: a second Chromium whose fake camera
+  // plays a video of Q's invite QR code.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'reflector-camera-'));
   const video = path.join(dir, 'invite.y4m');
   await qrVideo(await Q.page.getAttribute('#invite-link', 'href'), video);
   const camera = await launch(['--use-fake-device-for-media-stream', `--use-file-for-fake-video-capture=${video}`]);
   try {
-    const P = await person(camera, proxy.url, { width: 768, permissions: ['camera'] });
-    await P.page.click('#scan-camera');
-    await P.page.waitForFunction((s) => document.getElementById('conv-sig').textContent === s, Q.sig, WAIT);
-    assert.equal(await P.page.isHidden('#scanner'), true, 'the camera view closed after the scan');
-    assert.equal(await P.page.evaluate(() => document.getElementById('scan-video').srcObject), null, 'the camera is released');
-    await type(P.page, 'Scanned with the camera.');
-    await waitDelivery(P.page, 'Scanned with the camera.', 'delivered');
-    await open(Q.page, P.sig);
+    const S = await person(camera, proxy.url, { width: 768, permissions: ['camera'] });
+    await S.page.click('#scan-camera');
+    await S.page.waitForFunction((sig) => document.getElementById('conv-sig').textContent === sig, Q.sig, WAIT);
+    assert.equal(await S.page.isHidden('#scanner'), true, 'the camera view closed after the scan');
+    assert.equal(await S.page.evaluate(() => document.getElementById('scan-video').srcObject), null, 'the camera is released');
+    await type(S.page, 'Scanned with the camera.');
+    await waitDelivery(S.page, 'Scanned with the camera.', 'delivered');
+    await open(Q.page, S.sig);
     await waitIncoming(Q.page, 'Scanned with the camera.');
-    await noProblems(P, Q);
-    await P.close();
+    await noProblems(S, Q);
+    await S.close();
   } finally {
     await camera.close();
     fs.rmSync(dir, { recursive: true, force: true });
