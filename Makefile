@@ -121,21 +121,28 @@ clean:
 	rm -rf build
 
 # ---- the demo page's web root, build/www: the page (proto/js/demo), the
-# client modules (proto/js/*.js) and webcryptobox's ES module copied from
-# the npm package (proto/js/package-lock.json), so no copy is edited by hand.
+# client modules (proto/js/*.js), and webcryptobox's and qr's ES modules
+# copied from their npm packages (proto/js/package-lock.json), so no copy is
+# edited by hand. The client imports 'webcryptobox' by its bare name, as Node
+# does; a page under a strict Content-Security-Policy can have no inline
+# import map, so the web root's copy of identity.js names the vendored file.
 WWW_DEMO   := $(wildcard proto/js/demo/*)
 WWW_CLIENT := $(wildcard proto/js/*.js)
 WCB_JS     := proto/js/node_modules/webcryptobox/index.js
+QR_JS      := $(addprefix proto/js/node_modules/qr/,index.js decode.js dom.js LICENSE-MIT)
 # npm writes this file on every install (package files keep 1985 mtimes).
 JS_MODULES := proto/js/node_modules/.package-lock.json
 .PHONY: www
 www: build/www.stamp
 build/www.stamp: $(WWW_DEMO) $(WWW_CLIENT) $(JS_MODULES)
 	rm -rf build/www
-	mkdir -p build/www/client build/www/vendor
+	mkdir -p build/www/client build/www/vendor/qr
 	cp $(WWW_DEMO) build/www/
 	cp $(WWW_CLIENT) build/www/client/
+	sed -i "s#from 'webcryptobox'#from '../vendor/webcryptobox.js'#" build/www/client/identity.js
+	@! grep -n "from '[^./]" build/www/*.js build/www/client/*.js || { echo "www: a bare import is left"; exit 1; }
 	cp $(WCB_JS) build/www/vendor/webcryptobox.js
+	cp $(QR_JS) build/www/vendor/qr/
 	touch $@
 $(JS_MODULES): proto/js/package-lock.json
 	npm ci --prefix proto/js --no-audit --no-fund --loglevel=error

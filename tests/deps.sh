@@ -59,7 +59,7 @@ if [ ! -d tests/node_modules ] || [ tests/package-lock.json -nt tests/node_modul
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix tests --no-audit --no-fund --loglevel=error
   touch tests/node_modules
 fi
-# The browser client's webcryptobox, which `make www` copies into the web root.
+# The browser client's webcryptobox and qr, which `make www` copies into the web root.
 if [ ! -d proto/js/node_modules ] || [ proto/js/package-lock.json -nt proto/js/node_modules ]; then
   echo "deps: npm ci in proto/js/"
   npm ci --prefix proto/js --no-audit --no-fund --loglevel=error

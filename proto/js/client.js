@@ -53,6 +53,7 @@ export class Client extends EventTarget {
     this.lagMs = null;
     this.stopped = false;
     this.stopReason = null;
+    this.stoppedUnreachable = false; // stopped only because the relay did not answer
 
     this.ws = null;
     this.attempt = 0; // reconnects since the last VERIFIED
@@ -123,20 +124,38 @@ export class Client extends EventTarget {
     }
   }
 
+  // Skips the wait before the next reconnect attempt (a person's "reconnect
+  // now"), or starts again after the client stopped for being unreachable.
+  // Does nothing while a socket is open or being opened.
+  reconnectNow() {
+    if (this.ws) return;
+    if (this.stopped) {
+      // Another tab holding our key, a refused proof, close(): a retry cannot help.
+      if (!this.identity || !this.stoppedUnreachable) return;
+      this.stopped = false;
+      this.stopReason = null;
+      this.attempt = 0;
+    }
+    this.#connect();
+  }
+
   // ------------------------------------------------------------ envelopes
 
   // Encrypts JSON(body) to toSig and sends it; resolves with { id } when the
-  // relay has queued it for the recipient, rejects with a RequestError whose
-  // code is the relay's (e.g. RECIPIENT_NOT_AVAILABLE) or ours (TIMEOUT,
-  // DISCONNECTED, TOO_LARGE, NO_KEY).
-  async send(toSig, body, { timeoutMs = this.options.requestTimeoutMs } = {}) {
+  // relay has queued it for the recipient (its `delivered` ack), rejects with
+  // a RequestError whose code is the relay's (e.g. RECIPIENT_NOT_AVAILABLE)
+  // or ours (TIMEOUT, DISCONNECTED, TOO_LARGE, NO_KEY). onTransmit({ id, to,
+  // bytes }) is called once the envelope is on the socket to the relay: a
+  // DISCONNECTED before that means the relay never saw it, after it the
+  // relay may have delivered it.
+  async send(toSig, body, { timeoutMs = this.options.requestTimeoutMs, onTransmit = null } = {}) {
     if (!isSig(toSig)) throw new RequestError('BAD_SIG', `not a SIG: ${toSig}`);
     const id = this.nextEnvelopeId++;
     this.#envelope(ENVELOPE.SENDING, { id, to: toSig });
     try {
       // Encryption finishes in any order; the outbox puts envelopes on the
       // wire in the order send() was called, which the relay then keeps.
-      const transmitted = this.outbox.then(() => this.#transmit(id, toSig, body, timeoutMs));
+      const transmitted = this.outbox.then(() => this.#transmit(id, toSig, body, timeoutMs, onTransmit));
       this.outbox = transmitted.catch(() => {});
       await (await transmitted).ack;
       this.#envelope(ENVELOPE.SENT, { id, to: toSig });
@@ -149,7 +168,7 @@ export class Client extends EventTarget {
   }
 
   // Encrypts and sends one envelope; resolves with the promise of its ack.
-  async #transmit(id, toSig, body, timeoutMs) {
+  async #transmit(id, toSig, body, timeoutMs, onTransmit) {
     await this.ready(timeoutMs);
     const pem = await this.#peerKey(toSig, timeoutMs);
     const text = JSON.stringify({
@@ -168,6 +187,7 @@ export class Client extends EventTarget {
     }
     const { promise } = this.acks.wait(id, timeoutMs);
     if (!this.#sendJson(text)) this.acks.reject(id, new RequestError('DISCONNECTED'));
+    else if (onTransmit) onTransmit({ id, to: toSig, bytes });
     // Wrapped, so awaiting the transmission does not also await the ack.
     return { ack: promise };
   }
@@ -256,7 +276,7 @@ export class Client extends EventTarget {
     const { maxAttempts } = this.options.reconnect;
     if (this.attempt >= maxAttempts) {
       const retries = this.attempt ? ` after ${this.attempt} reconnect attempts` : '';
-      this.#stop(`relay unreachable (${lastClose})${retries}`);
+      this.#stop(`relay unreachable (${lastClose})${retries}`, { unreachable: true });
       return;
     }
     const delayMs = backoffDelay(this.attempt, this.options.reconnect, this.random);
@@ -267,10 +287,11 @@ export class Client extends EventTarget {
     }, delayMs);
   }
 
-  #stop(reason) {
+  #stop(reason, { unreachable = false } = {}) {
     if (this.stopped) return;
     this.stopped = true;
     this.stopReason = reason;
+    this.stoppedUnreachable = unreachable;
     clearTimeout(this.timers.reconnect);
     const e = new RequestError('STOPPED', `client stopped: ${reason}`);
     for (const w of this.readyWaiters) w.reject(e);

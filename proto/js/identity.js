@@ -3,8 +3,8 @@
 // hex(IV || AES-256-CBC) boxes under the key ECDH derives.
 //
 // 'webcryptobox' is a bare specifier on purpose: Node finds it in
-// node_modules, and the demo page maps it to the copy the build serves
-// (an import map in index.html), so this file runs unchanged in both.
+// node_modules, and `make www` rewrites it in the web root's copy to the
+// vendored file (a page under a strict CSP can have no inline import map).
 import * as wcb from 'webcryptobox';
 
 const SIG_RE = /^[A-Za-z0-9_-]{43}$/;

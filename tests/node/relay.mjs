@@ -59,9 +59,10 @@ export class Relay {
   get url() { return `ws://${HOST}:${this.port}/`; }
 
   // Start a relay and wait until it listens. Extra CLI args come first in
-  // `args`; `threads` and `logLevel` as in relayproc.py.
-  static async start(args = [], { threads = 2, logLevel = 'warn', timeoutMs = 10000 } = {}) {
-    const port = await freePort();
+  // `args`; `threads` and `logLevel` as in relayproc.py; `port` to restart
+  // one on the port it had (default: a free one).
+  static async start(args = [], { threads = 2, logLevel = 'warn', timeoutMs = 10000, port: wanted = 0 } = {}) {
+    const port = wanted || await freePort();
     const cmd = ['--listen', `${HOST}:${port}`, '--threads', String(threads),
       '--log-level', logLevel, ...args];
     const proc = spawn(binary(), cmd, { stdio: ['ignore', 'pipe', 'pipe'] });

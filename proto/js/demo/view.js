@@ -1,9 +1,9 @@
-// Drawing the page. Everything that came over the wire (message text, SIGs,
-// error codes) goes into the page through textContent only, never as HTML:
-// a peer's message is data, and must not be able to become markup or script.
+// Drawing helpers shared by the chat and the self-test. Everything that came
+// over the wire (message text, SIGs, error codes) goes into the page through
+// textContent only, never as HTML: a peer's message is data, and must not be
+// able to become markup or script.
 
 const MAX_TIMELINE = 300; // rows kept; older ones are dropped
-const MAX_MESSAGES = 500;
 
 export const $ = (id) => document.getElementById(id);
 
@@ -16,16 +16,20 @@ export function el(tag, className, text) {
 
 export const shortSig = (sig) => (sig ? `${sig.slice(0, 8)}…` : '');
 
-function clock(at) {
+export function clock(at, { ms = true } = {}) {
   const d = new Date(at);
   const pad = (n, w = 2) => String(n).padStart(w, '0');
-  return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
+  const hms = `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
+  return ms ? `${hms}.${pad(d.getMilliseconds(), 3)}` : hms;
 }
 
 // Keeps a list at most `max` long, dropping the oldest rows.
-function trim(list, max) {
+export function trim(list, max) {
   while (list.children.length > max) list.firstElementChild.remove();
 }
+
+// True when a scrolled list shows its end (then new rows keep it there).
+export const atBottom = (list) => list.scrollHeight - list.scrollTop - list.clientHeight < 24;
 
 // good: registered; wait: on the way; bad: down or refused.
 const LEVEL = {
@@ -34,10 +38,13 @@ const LEVEL = {
   CLOSING: 'bad', CLOSED: 'bad', UNVERIFIED: 'bad', ERROR: 'bad',
 };
 
+// The header's status: a word for people, the protocol states beside it.
 export function showStatus({ socket, registration, stopped }) {
-  const text = stopped ? `offline: ${stopped}` : `socket ${socket} · ${registration}`;
+  const level = stopped ? 'bad' : LEVEL[socket === 'OPEN' ? registration : socket] ?? 'wait';
+  const word = { good: 'Online', wait: 'Connecting', bad: 'Offline' }[level];
+  const text = stopped ? `Offline: ${stopped}` : `${word} · socket ${socket} · ${registration}`;
   $('status-text').textContent = text;
-  $('status').dataset.level = stopped ? 'bad' : LEVEL[socket === 'OPEN' ? registration : socket] ?? 'wait';
+  $('status').dataset.level = level;
 }
 
 export function showLag(ms) {
@@ -47,37 +54,19 @@ export function showLag(ms) {
 // One timeline row: time, kind (socket / registration / envelope / …), state, detail.
 export function addTimeline(kind, state, detail = '', at = Date.now()) {
   const list = $('timeline');
+  const follow = atBottom(list);
   const row = el('li', `t-${kind}`);
   row.append(el('time', 'when', clock(at)), el('span', 'kind', kind), el('span', 'state', state), el('span', 'detail', detail));
   row.dataset.state = state;
   list.append(row);
   trim(list, MAX_TIMELINE);
-  list.scrollTop = list.scrollHeight;
+  if (follow) list.scrollTop = list.scrollHeight;
 }
 
-// A message row; returns a setter for its delivery status (outgoing ones).
-export function addMessage({ dir, who, text, at = Date.now() }) {
-  const list = $('messages');
-  const row = el('li', `msg ${dir}`);
-  row.dataset.dir = dir;
-  const meta = el('div', 'meta');
-  meta.append(el('span', 'who', who), el('time', 'when', clock(at).slice(0, 8)));
-  const status = el('span', 'delivery');
-  meta.append(status);
-  row.append(meta, el('div', 'text', text));
-  list.append(row);
-  trim(list, MAX_MESSAGES);
-  list.scrollTop = list.scrollHeight;
-  return (s, title = '') => {
-    status.textContent = s;
-    status.title = title;
-    row.dataset.delivery = s;
-  };
-}
-
-export function addNotice(text) {
-  const list = $('messages');
-  list.append(el('li', 'notice', text));
-  trim(list, MAX_MESSAGES);
-  list.scrollTop = list.scrollHeight;
+// A polite, one-time announcement for screen readers.
+export function announce(text) {
+  const region = $('announce');
+  region.textContent = '';
+  // A fresh text node after a tick is announced even if the text repeats.
+  setTimeout(() => { region.textContent = text; }, 50);
 }

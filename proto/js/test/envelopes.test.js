@@ -41,6 +41,38 @@ test('envelopes: B looks A up, sends; A decrypts; states SENDING SENT / RECEIVIN
   assert.equal(wire.fromPublicKeyPem, B.publicKeyPem);
 });
 
+test('envelopes: onTransmit reports the envelope on the socket before the delivered ack', async () => {
+  const order = [];
+  const got = waitForEvent(A, 'message');
+  const sending = B.send(A.sig, { text: 'staged' }, {
+    onTransmit: (d) => order.push(['transmit', d.id, d.to, d.bytes > 0]),
+  });
+  const { id } = await sending;
+  order.push(['delivered', id]);
+  await got;
+  assert.deepEqual(order, [['transmit', id, A.sig, true], ['delivered', id]]);
+  // The relay's `delivered` carried this id, and the wire envelope had it.
+  assert.ok(relay.received.some((x) => x.handler === 'deliverEnvelop' && x.id === id));
+});
+
+test('envelopes: refused by the relay after transmission -> onTransmit ran, then the relay\'s code', async () => {
+  const C = new Client({ url: 'ws://mock/', WebSocket: relay.WebSocket });
+  await (await C.start()).ready();
+  await A.lookup(C.sig);
+  C.close();
+  const deadline = Date.now() + 2000;
+  while (relay.registry.has(C.sig) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  let transmitted = 0;
+  await assert.rejects(A.send(C.sig, { text: 'gone' }, { onTransmit: () => transmitted++ }), { code: 'RECIPIENT_NOT_AVAILABLE' });
+  assert.equal(transmitted, 1);
+});
+
+test('envelopes: too large -> no onTransmit', async () => {
+  let transmitted = 0;
+  await assert.rejects(A.send(B.sig, { text: 'x'.repeat(3000) }, { onTransmit: () => transmitted++ }), { code: 'TOO_LARGE' });
+  assert.equal(transmitted, 0);
+});
+
 test('envelopes: A answers without a look-up (B introduced itself); order is kept', async () => {
   const before = relay.received.filter((x) => x.handler === 'invite3').length;
   const got = [];

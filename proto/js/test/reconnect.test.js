@@ -67,6 +67,61 @@ test('reconnect: bounded: after maxAttempts the client stops and says why', asyn
   await assert.rejects(c.ready(50), { code: 'STOPPED' });
 });
 
+test('reconnect: reconnectNow() skips the wait; after a stop for unreachability it starts again', async (t) => {
+  const relay = await MockRelay.start();
+  const clients = [];
+  t.after(() => { clients.forEach((c) => c.close()); relay.shutdown(); });
+  const slow = { baseMs: 60000, factor: 2, maxMs: 60000, jitter: 0, maxAttempts: 1 };
+  const c = new Client({ url: 'ws://mock/', WebSocket: relay.WebSocket, reconnect: slow });
+  clients.push(c);
+  await (await c.start()).ready();
+  relay.server.dropAll();
+  const scheduled = await waitForEvent(c, 'reconnect', () => true, 2000);
+  assert.equal(scheduled.delayMs, 60000);
+  const started = Date.now();
+  c.reconnectNow();
+  await waitForEvent(c, 'state', (d) => d.kind === 'registration' && d.state === 'VERIFIED', 2000);
+  assert.ok(Date.now() - started < 2000, 'did not wait the minute');
+
+  // Unreachable until the client gives up (one retry allowed), then back.
+  relay.server.refuse = true;
+  relay.server.dropAll();
+  await waitForEvent(c, 'reconnect', () => true, 2000);
+  c.reconnectNow(); // the one retry, refused
+  const stopped = await waitForEvent(c, 'stopped', () => true, 2000);
+  assert.match(stopped.reason, /relay unreachable/);
+  relay.server.refuse = false;
+  c.reconnectNow();
+  await waitForEvent(c, 'state', (d) => d.kind === 'registration' && d.state === 'VERIFIED', 2000);
+  assert.equal(c.stopped, false);
+});
+
+test('reconnect: reconnectNow() does not undo close() or REPLACED', async (t) => {
+  const relay = await MockRelay.start();
+  const clients = [];
+  t.after(() => { clients.forEach((c) => c.close()); relay.shutdown(); });
+  const c = new Client({ url: 'ws://mock/', WebSocket: relay.WebSocket, reconnect: fast });
+  clients.push(c);
+  await (await c.start()).ready();
+  c.close();
+  await waitForEvent(c, 'state', (d) => d.kind === 'socket' && d.state === 'CLOSED', 2000);
+  const attempts = relay.server.attempts;
+  c.reconnectNow();
+  assert.equal(relay.server.attempts, attempts);
+  assert.equal(c.stopped, true);
+
+  const first = new Client({ url: 'ws://mock/', WebSocket: relay.WebSocket, reconnect: fast });
+  clients.push(first);
+  await (await first.start()).ready();
+  const stoppedEvent = waitForEvent(first, 'stopped', () => true, 3000);
+  const second = new Client({ url: 'ws://mock/', WebSocket: relay.WebSocket, identity: first.identity, reconnect: fast });
+  clients.push(second);
+  await (await second.start()).ready();
+  await stoppedEvent;
+  first.reconnectNow();
+  assert.equal(first.stopped, true, 'taking the key back would start a tug of war');
+});
+
 test('reconnect: REPLACED (another tab took our key) -> stopped, no retry', async (t) => {
   const relay = await MockRelay.start();
   const clients = [];

@@ -19,7 +19,7 @@ export const CHROMIUM_FLAGS = [
 ];
 
 export function requireWww() {
-  for (const f of ['index.html', 'app.js', 'client/client.js', 'vendor/webcryptobox.js']) {
+  for (const f of ['index.html', 'app.js', 'client/client.js', 'vendor/webcryptobox.js', 'vendor/qr/index.js']) {
     if (!fs.existsSync(path.join(WWW, f))) throw new Error(`${path.join(WWW, f)} missing: run make www`);
   }
   if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} missing: run make deps (Debian package chromium)`);
