@@ -1,5 +1,6 @@
-/* Settings from the command line. Every limit the relay enforces is here,
- * with its default stated in config_usage(). */
+/* Settings. Every limit the relay enforces is one, in one table
+ * (config.c): its flag, its default, its bounds, its help line, and
+ * whether it may change while the relay runs. */
 #ifndef CONFIG_H
 #define CONFIG_H
 #include <stdbool.h>
@@ -7,6 +8,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/socket.h>
+
+struct config;
+struct setting;
 
 struct config {
     struct sockaddr_storage listen_addr;
@@ -34,6 +38,25 @@ struct config {
     size_t max_crossing;        /* bytes waiting to cross from one shard to the others */
     int log_level;
 };
+
+struct setting {
+    const char *name;   /* the flag without its dashes */
+    const char *arg;    /* what its value is, for --help */
+    const char *help;
+    const char *dflt;   /* the default as text (NULL: none, or computed) */
+    const char *shown;  /* how --help states the default, when not dflt */
+    const char *want;   /* what a bad value is told */
+    int (*set)(struct config *cfg, const struct setting *s, const char *value);
+    size_t offset;      /* of its field in struct config */
+    unsigned long min, max;
+    bool reloadable;    /* may change while the relay runs */
+};
+
+/* The table of every setting, and one by name (NULL if none). */
+const struct setting *config_settings(size_t *n);
+const struct setting *config_find(const char *name);
+/* Sets one from text; -1 when the value is bad (cfg unchanged). */
+int config_set(struct config *cfg, const struct setting *s, const char *value);
 
 enum config_result { CONFIG_OK, CONFIG_EXIT_OK, CONFIG_EXIT_USAGE };
 
