@@ -53,7 +53,14 @@ void io_recv(struct io *io, int fd, uint64_t token);
 void io_cancel(struct io *io, enum io_kind kind, uint64_t token);
 void io_send(struct io *io, int fd, uint64_t token, const void *buf, size_t len);
 void io_tick(struct io *io, unsigned ms);
+/* Arms a read of event_fd: another thread writing it completes an IO_WAKE
+ * with token 0 (re-armed by the caller). */
 void io_watch_wake(struct io *io, int event_fd);
+/* From this instance's thread, wakes the thread of `target` (same backend):
+ * an IO_WAKE with token 1 completes there (not to be re-armed). The
+ * cheapest way the backend has: io_uring posts a message to the target's
+ * ring with its next submission, no system call of its own. */
+void io_wake(struct io *self, struct io *target);
 void io_buf_release(struct io *io, uint16_t buf_id);
 /* The socket leaves this instance (it moves to another shard's): what the
  * backend holds for fd goes, the socket stays open. */

@@ -16,6 +16,9 @@
 #define TOKEN_MASK ((1ull << KIND_SHIFT) - 1)
 /* Cancel requests carry this kind so their completions are skipped. */
 #define KIND_INTERNAL 0xff
+/* A message to another ring; its user data holds the target, so a failed
+ * one falls back to the target's eventfd. */
+#define KIND_RING_MESSAGE 0xfe
 
 struct io {
     struct io_uring ring;
@@ -25,6 +28,7 @@ struct io {
     struct __kernel_timespec tick_ts;
     uint64_t wake_value;
     int wake_fd;
+    bool has_msg_ring;
     uint64_t syscalls;
 };
 
@@ -93,6 +97,9 @@ struct io *io_create(const struct io_settings *s, char *err, size_t errlen) {
         io_uring_buf_ring_add(io->bufs, io->buf_memory + (size_t)i * io->buf_size, io->buf_size,
                               (unsigned short)i, (int)io->buf_mask, (int)i);
     io_uring_buf_ring_advance(io->bufs, (int)io->nbufs);
+    struct io_uring_probe *probe = io_uring_get_probe_ring(&io->ring);
+    io->has_msg_ring = probe && io_uring_opcode_supported(probe, IORING_OP_MSG_RING);
+    if (probe) io_uring_free_probe(probe);
     return io;
 fail:
     if (io->bufs != MAP_FAILED && io->bufs) munmap(io->bufs, ring_bytes);
@@ -151,6 +158,25 @@ void io_watch_wake(struct io *io, int event_fd) {
     io_uring_sqe_set_data64(sqe, pack(IO_WAKE, 0));
 }
 
+static void write_wake_fd(struct io *io, struct io *target) {
+    uint64_t one = 1;
+    ssize_t ignored = write(target->wake_fd, &one, sizeof one);
+    (void)ignored;
+    io->syscalls++;
+}
+
+void io_wake(struct io *io, struct io *target) {
+    if (!io->has_msg_ring) {
+        write_wake_fd(io, target);
+        return;
+    }
+    struct io_uring_sqe *sqe = get_sqe(io);
+    io_uring_prep_msg_ring(sqe, target->ring.ring_fd, 0, pack(IO_WAKE, 1), 0);
+    /* No completion here unless it fails. */
+    sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+    io_uring_sqe_set_data64(sqe, ((uint64_t)KIND_RING_MESSAGE << KIND_SHIFT) | (uintptr_t)target);
+}
+
 void io_buf_release(struct io *io, uint16_t buf_id) {
     io_uring_buf_ring_add(io->bufs, io->buf_memory + (size_t)buf_id * io->buf_size, io->buf_size,
                           buf_id, (int)io->buf_mask, 0);
@@ -181,6 +207,12 @@ int io_run(struct io *io, io_handler handler, void *ctx) {
         uint64_t data = io_uring_cqe_get_data64(cqe);
         unsigned kind = (unsigned)(data >> KIND_SHIFT);
         if (kind == KIND_INTERNAL) continue;
+        if (kind == KIND_RING_MESSAGE) {
+            /* The message did not go (its target's ring is full): wake it
+             * the other way. */
+            write_wake_fd(io, (struct io *)(uintptr_t)(data & TOKEN_MASK));
+            continue;
+        }
         struct io_completion c = {
             .kind = (enum io_kind)kind,
             .token = data & TOKEN_MASK,

@@ -277,7 +277,8 @@ static void dispatch(void *ctx, const struct io_completion *ev) {
     case IO_WAKE:
         mailbox_drain(s->mail);
         if (atomic_load(&s->rt->stopping) && !s->stopping) begin_stop(s);
-        io_watch_wake(s->io, mailbox_wake_fd(s->mail));
+        /* Token 0 is the eventfd read, armed again; 1 a message from a shard. */
+        if (ev->token == 0) io_watch_wake(s->io, mailbox_wake_fd(s->mail));
         break;
     }
 }
