@@ -101,6 +101,10 @@ static const struct setting settings[] = {
      "64", NULL, "want 0..1000000", U(max_registrations_per_ip), 0, 1000000, false},
     {"registration-rate-per-ip", "N", "proofs per second per client address, bursts of 2N; more: BUSY; 0: no limit",
      "100", NULL, "want 0..1000000 per second", U(registration_rate_per_ip), 0, 1000000, false},
+    {"key-cache", "N",
+     "AES keys of key pairs that registered, kept so that a tab reconnecting costs no ECDH (about 100 bytes "
+     "each); 0: none",
+     "16384", NULL, "want 0..10000000", U(key_cache), 0, 10000000, false},
     {"max-crossing", "BYTES", "bytes waiting to cross from one shard to the others; more: RECIPIENT_BACKLOGGED",
      "4194304", NULL, "want 65536..17179869184 bytes", Z(max_crossing), 65536, 1ul << 34, false},
     {"www", "DIR", "serve static files from DIR", NULL, "none", NULL, T(www), 0, 0, false},

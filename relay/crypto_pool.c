@@ -1,5 +1,6 @@
 #include "crypto_pool.h"
 #include "clock.h"
+#include "key_cache.h"
 #include "log.h"
 #include "proof.h"
 #include <errno.h>
@@ -37,6 +38,7 @@ struct crypto_pool {
     uint32_t ready_head, ready_count;
     _Atomic unsigned queued;
     _Atomic uint64_t dropped;
+    struct key_cache *keys;
     bool stop;
     pthread_t *threads;
     unsigned nthreads;
@@ -131,6 +133,19 @@ static void finished(struct crypto_pool *p, uint32_t bucket) {
     pthread_mutex_unlock(&p->lock);
 }
 
+static bool keys_lookup(void *ctx, const char sig[SIG_LEN], uint8_t key[PROOF_KEY_LEN]) {
+    return key_cache_lookup(ctx, sig, key);
+}
+
+static void keys_store(void *ctx, const char sig[SIG_LEN], const uint8_t key[PROOF_KEY_LEN]) {
+    key_cache_store(ctx, sig, key);
+}
+
+void crypto_pool_key_counts(struct crypto_pool *p, uint64_t *hits, uint64_t *misses) {
+    *hits = *misses = 0;
+    if (p->keys) key_cache_counts(p->keys, hits, misses);
+}
+
 static void *crypto_main(void *arg) {
     struct crypto_pool *p = arg;
     /* Proofs yield to the IO threads: a registration storm must not delay
@@ -143,6 +158,8 @@ static void *crypto_main(void *arg) {
         log_error("crypto thread: cannot set up its mbedTLS contexts");
         return NULL;
     }
+    struct proof_key_store store = {keys_lookup, keys_store, p->keys};
+    const struct proof_key_store *keys = p->keys ? &store : NULL;
     struct crypto_job *job;
     while ((job = take(p))) {
         uint32_t bucket = job->bucket;
@@ -151,7 +168,7 @@ static void *crypto_main(void *arg) {
             atomic_fetch_add_explicit(&p->dropped, 1, memory_order_relaxed);
             free(job);
         } else {
-            job->code = proof_verify(&ctx, job->t1, &job->req, job->sig);
+            job->code = proof_verify_keyed(&ctx, job->t1, &job->req, job->sig, keys);
             p->done(job);
         }
         finished(p, bucket);
@@ -171,6 +188,7 @@ struct crypto_pool *crypto_pool_start(const struct crypto_pool_settings *set, co
     p->ready = calloc(BUCKETS, sizeof *p->ready);
     p->threads = calloc(set->threads, sizeof *p->threads);
     if (!p->addresses || !p->ready || !p->threads) goto oom;
+    if (set->key_cache && !(p->keys = key_cache_create(set->key_cache))) goto oom;
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->work, NULL);
     for (unsigned i = 0; i < set->threads; i++) {
@@ -185,6 +203,7 @@ struct crypto_pool *crypto_pool_start(const struct crypto_pool_settings *set, co
 oom:
     snprintf(err, errlen, "crypto pool: out of memory");
     if (p) {
+        key_cache_destroy(p->keys);
         free(p->addresses);
         free(p->ready);
         free(p->threads);
@@ -209,6 +228,7 @@ void crypto_pool_stop(struct crypto_pool *p) {
     }
     pthread_cond_destroy(&p->work);
     pthread_mutex_destroy(&p->lock);
+    key_cache_destroy(p->keys);
     free(p->addresses);
     free(p->ready);
     free(p->threads);

@@ -3,6 +3,7 @@
  * once (none stranded without a wake-up), a cancelled job is dropped
  * before its work, and admission refuses what is over its bounds. */
 #include "crypto_pool.h"
+#include "key_cache.h"
 #include "server_key.h"
 #include "unit.h"
 #include "vectors.h"
@@ -163,4 +164,33 @@ TEST(crypto_pool_admission_is_bounded_and_fair) {
     CHECK(wait_count(3, 5000));
     crypto_pool_stop(pool);
     server_key_free(&key);
+}
+
+TEST(key_cache_keeps_the_most_recent) {
+    struct key_cache *c = key_cache_create(2);
+    CHECK(c != NULL);
+    if (!c) return;
+    char a[SIG_LEN], b[SIG_LEN], d[SIG_LEN];
+    memset(a, 'A', SIG_LEN);
+    memset(b, 'B', SIG_LEN);
+    memset(d, 'D', SIG_LEN);
+    uint8_t ka[PROOF_KEY_LEN], kb[PROOF_KEY_LEN], kd[PROOF_KEY_LEN], out[PROOF_KEY_LEN];
+    memset(ka, 1, sizeof ka);
+    memset(kb, 2, sizeof kb);
+    memset(kd, 4, sizeof kd);
+    CHECK(!key_cache_lookup(c, a, out));
+    key_cache_store(c, a, ka);
+    key_cache_store(c, b, kb);
+    CHECK(key_cache_lookup(c, a, out) && memcmp(out, ka, sizeof out) == 0); /* a is now the most recent */
+    key_cache_store(c, d, kd);                                               /* so b goes */
+    CHECK(!key_cache_lookup(c, b, out));
+    CHECK(key_cache_lookup(c, a, out) && memcmp(out, ka, sizeof out) == 0);
+    CHECK(key_cache_lookup(c, d, out) && memcmp(out, kd, sizeof out) == 0);
+    key_cache_store(c, d, kb); /* a new key under a SIG replaces the old */
+    CHECK(key_cache_lookup(c, d, out) && memcmp(out, kb, sizeof out) == 0);
+    uint64_t hits, misses;
+    key_cache_counts(c, &hits, &misses);
+    CHECK(hits == 4 && misses == 2);
+    key_cache_destroy(c);
+    CHECK(key_cache_create(0) == NULL);
 }
