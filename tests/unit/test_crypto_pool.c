@@ -62,7 +62,7 @@ TEST(crypto_pool_hand_off_strands_no_job) {
     CHECK(vector_server_key(&key));
     for (int round = 0; round < 10; round++) {
         atomic_store(&done_count, 0);
-        struct crypto_pool_settings set = {.threads = 2, .max_pending = 4096};
+        struct crypto_pool_settings set = {.threads = 2, .max_pending = 4096, .deadline_ms = 500};
         char err[128];
         struct crypto_pool *pool = crypto_pool_start(&set, &key, count_done, err, sizeof err);
         CHECK(pool != NULL);
@@ -119,7 +119,7 @@ TEST(crypto_pool_admission_is_bounded_and_fair) {
     struct server_key key;
     CHECK(vector_server_key(&key));
     atomic_store(&done_count, 0);
-    struct crypto_pool_settings set = {.threads = 1, .max_pending = 4, .max_per_address = 3};
+    struct crypto_pool_settings set = {.threads = 1, .max_pending = 4, .max_per_address = 3, .deadline_ms = 60000};
     char err[128];
     struct crypto_pool *pool = crypto_pool_start(&set, &key, gated_done, err, sizeof err);
     CHECK(pool != NULL);
@@ -155,7 +155,7 @@ TEST(crypto_pool_admission_is_bounded_and_fair) {
     /* A rate of 1 per second per address: a burst of 2, then refused;
      * another address is not affected. */
     atomic_store(&done_count, 0);
-    set = (struct crypto_pool_settings){.threads = 1, .max_pending = 64, .rate_per_address = 1};
+    set = (struct crypto_pool_settings){.threads = 1, .max_pending = 64, .rate_per_address = 1, .deadline_ms = 500};
     pool = crypto_pool_start(&set, &key, count_done, err, sizeof err);
     CHECK(submit(pool, 9, false) == CRYPTO_QUEUED);
     CHECK(submit(pool, 9, false) == CRYPTO_QUEUED);
@@ -193,4 +193,38 @@ TEST(key_cache_keeps_the_most_recent) {
     CHECK(hits == 4 && misses == 2);
     key_cache_destroy(c);
     CHECK(key_cache_create(0) == NULL);
+}
+
+/* The threads at nice 10 can be starved (here: the only one is held);
+ * a job that has waited the deadline is taken by the thread at normal
+ * priority. */
+TEST(crypto_pool_deadline_thread_takes_a_starved_job) {
+    CHECK(vectors_load());
+    struct server_key key;
+    CHECK(vector_server_key(&key));
+    atomic_store(&done_count, 0);
+    pthread_mutex_lock(&gate_lock);
+    gate_open = false;
+    gate_reached = false;
+    norder = 0;
+    pthread_mutex_unlock(&gate_lock);
+    struct crypto_pool_settings set = {.threads = 1, .max_pending = 16, .deadline_ms = 50};
+    char err[128];
+    struct crypto_pool *pool = crypto_pool_start(&set, &key, gated_done, err, sizeof err);
+    CHECK(pool != NULL);
+    if (!pool) return;
+    CHECK(submit(pool, 1, false) == CRYPTO_QUEUED);
+    /* Whichever thread took it is held in done(); the other one is left. */
+    pthread_mutex_lock(&gate_lock);
+    while (!gate_reached) pthread_cond_wait(&gate_cond, &gate_lock);
+    pthread_mutex_unlock(&gate_lock);
+    CHECK(submit(pool, 2, false) == CRYPTO_QUEUED);
+    CHECK(wait_count(2, 5000));
+    pthread_mutex_lock(&gate_lock);
+    gate_open = true;
+    pthread_cond_broadcast(&gate_cond);
+    pthread_mutex_unlock(&gate_lock);
+    CHECK(crypto_pool_late(pool) >= 1);
+    crypto_pool_stop(pool);
+    server_key_free(&key);
 }
