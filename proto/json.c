@@ -138,6 +138,25 @@ static int subtree_end(const struct json_doc *doc, int idx) {
     return j;
 }
 
+void json_find_all(const struct json_doc *doc, const char *const *names, const uint8_t *lens, int n, int *out) {
+    for (int k = 0; k < n; k++) out[k] = -1;
+    if (doc->ntok < 1 || doc->tok[0].type != JSMN_OBJECT) return;
+    int i = 1;
+    for (int k = 0; k < doc->tok[0].size && i + 1 < doc->ntok; k++) {
+        size_t klen;
+        const char *key = tok_text(doc, i, &klen);
+        for (int j = 0; j < n; j++) {
+            bool same = doc->escaped[i] ? json_string_decodes_to(key, klen, names[j], lens[j])
+                                        : klen == lens[j] && memcmp(key, names[j], klen) == 0;
+            if (same) {
+                out[j] = i + 1;
+                break;
+            }
+        }
+        i = subtree_end(doc, i + 1);
+    }
+}
+
 int json_find(const struct json_doc *doc, const char *key) {
     if (doc->ntok < 1 || doc->tok[0].type != JSMN_OBJECT) return -1;
     int i = 1;
@@ -155,7 +174,6 @@ struct scan {
     size_t n, i;
     struct json_doc *doc;
     int keys[JSON_MAX_TOKENS]; /* keys of the objects being read, for duplicates */
-    bool escaped[JSON_MAX_TOKENS];
     int nkeys;
 };
 
@@ -186,7 +204,7 @@ static int scan_string(struct scan *sc) {
     int idx = new_token(sc, JSMN_STRING, start);
     if (idx < 0) return -1;
     sc->doc->tok[idx].end = (int)(start + len);
-    sc->escaped[idx] = escaped;
+    sc->doc->escaped[idx] = escaped;
     sc->i = start + len + 1;
     return idx;
 }
@@ -197,7 +215,7 @@ static bool key_is_repeated(const struct scan *sc, int first, int key) {
     for (int j = first; j < sc->nkeys; j++) {
         const jsmntok_t *o = &sc->doc->tok[sc->keys[j]];
         size_t olen = (size_t)(o->end - o->start);
-        bool same = !sc->escaped[key] && !sc->escaped[sc->keys[j]]
+        bool same = !sc->doc->escaped[key] && !sc->doc->escaped[sc->keys[j]]
                         ? klen == olen && memcmp(sc->s + k->start, sc->s + o->start, klen) == 0
                         : json_string_equal(sc->s + k->start, klen, sc->s + o->start, olen);
         if (same) return true;
