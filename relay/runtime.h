@@ -15,6 +15,7 @@ struct shard;
 struct conn_handler;
 struct shard_hooks;
 struct stats;
+struct gauges;
 
 struct runtime {
     const struct config *cfg;
@@ -30,6 +31,7 @@ struct runtime {
     _Atomic unsigned conns;       /* open connections, all shards */
     _Atomic unsigned in_transit;  /* connections moving between shards */
     _Atomic bool stopping;
+    int mail_config;              /* the mail kind of runtime_reconfigure */
     struct ip_limit per_ip;
 };
 
@@ -43,7 +45,15 @@ int runtime_start(struct runtime *rt, char *err, size_t errlen);
 void runtime_stop(struct runtime *rt);
 void runtime_destroy(struct runtime *rt);
 
+/* From the main thread: every shard takes cfg (a reload's settings) as
+ * its own, between two loop iterations; each sets its config_generation
+ * gauge to generation once it has. */
+int runtime_reconfigure(struct runtime *rt, const struct config *cfg, uint64_t generation);
+
 const struct stats *runtime_shard_stats(const struct runtime *rt, unsigned i);
+const struct gauges *runtime_shard_gauges(const struct runtime *rt, unsigned i);
 struct shard *runtime_shard(const struct runtime *rt, unsigned i);
+/* The IO backend the shards run on ("io_uring"). */
+const char *runtime_io_name(const struct runtime *rt);
 
 #endif
