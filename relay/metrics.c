@@ -109,6 +109,17 @@ const struct metrics_counter_series *metrics_series_of(const char *counter) {
     return NULL;
 }
 
+static const struct counter_desc *counter_named(const char *name);
+
+unsigned metrics_stale_series(const char **first) {
+    unsigned stale = 0;
+    for (size_t i = 0; i < NSERIES; i++) {
+        if (counter_named(series[i].counter)) continue;
+        if (!stale++) *first = series[i].counter;
+    }
+    return stale;
+}
+
 static struct session_shard *session_of_shard(const struct metrics_ctx *m, unsigned i) {
     return session_shard_of(runtime_shard(m->rt, i));
 }

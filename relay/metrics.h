@@ -38,5 +38,8 @@ struct metrics_counter_series {
     const char *label, *value;
 };
 const struct metrics_counter_series *metrics_series_of(const char *counter);
+/* Rows of that table naming a counter that does not exist (0 when all
+ * do); *first is the first such. */
+unsigned metrics_stale_series(const char **first);
 
 #endif
