@@ -67,6 +67,14 @@ class Format(RelayTestCase):
         self.assertEqual(len(helps), len(set(helps)))
         self.assertEqual(len(re.findall(r"^# TYPE ", body, re.M)), len(helps))
 
+    def test_the_readme_names_every_metric(self):
+        with open(os.path.join(ROOT, "README.md")) as f:
+            readme = f.read()
+        m = self.relay.scrape()
+        for fam in m.families.values():
+            name = fam.name + ("_total" if fam.type == "counter" else "")
+            self.assertIn("`%s`" % name, readme, "README.md's Running in production does not name " + name)
+
     def test_build_info_and_the_process(self):
         m = self.relay.scrape()
         (labels, value), = m.series("reflector_build_info").items()
