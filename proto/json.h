@@ -1,6 +1,6 @@
-/* Strict JSON (RFC 8259) for protocol messages: jsmn finds the tokens,
- * json.c re-checks the grammar jsmn lets through (separators, literals,
- * numbers, escapes, trailing bytes, duplicate keys). No allocation. */
+/* Strict JSON (RFC 8259) for protocol messages: tokens in jsmn's layout,
+ * made and checked in one pass (separators, literals, numbers, escapes,
+ * trailing bytes, duplicate keys). No allocation. */
 #ifndef PROTO_JSON_H
 #define PROTO_JSON_H
 

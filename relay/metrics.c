@@ -160,6 +160,16 @@ static void render_counters(struct prom *p, const struct metrics_ctx *m) {
     prom_family(p, "reflector_registrations_abandoned_total", "counter",
                 "registration proofs dropped before their ECDH: the client had gone");
     prom_sample_u64(p, "reflector_registrations_abandoned_total", NULL, crypto_pool_dropped(m->v1->pool));
+    prom_family(p, "reflector_proofs_late_total", "counter",
+                "registration proofs that waited --proof-deadline and were computed at normal priority");
+    prom_sample_u64(p, "reflector_proofs_late_total", NULL, crypto_pool_late(m->v1->pool));
+    uint64_t hits, misses;
+    crypto_pool_key_counts(m->v1->pool, &hits, &misses);
+    prom_family(p, "reflector_key_cache_total", "counter",
+                "proofs whose AES key came from the key cache (hit) or needed the ECDH (miss)");
+    const char *hit[] = {"result", "hit", NULL}, *miss[] = {"result", "miss", NULL};
+    prom_sample_u64(p, "reflector_key_cache_total", hit, hits);
+    prom_sample_u64(p, "reflector_key_cache_total", miss, misses);
 }
 
 /* --- gauges --- */
