@@ -8,7 +8,7 @@ import tempfile
 import time
 import unittest
 
-from tests.lib.relayproc import Relay
+from tests.lib.relayproc import READY, Relay
 from tests.lib.rawhttp import connect, http_get
 from tests.lib.syncws import ws_handshake, ws_open
 from tests.lib.wire import OP_PING, Closed, Timeout
@@ -22,10 +22,16 @@ class Reload(unittest.TestCase):
         self.addCleanup(os.unlink, f.name)
         self.path = f.name
         self.write(settings)
-        relay = Relay("--config", self.path, log_level=None, metrics=metrics)
+        relay = Relay("--config", self.path, log_level=None, metrics=metrics, wait=False)
         self.addCleanup(relay.cleanup)
         self.addCleanup(lambda: relay.__exit__(None, None, None) if relay.alive() else None)
-        relay.wait_ready()
+        # Ready once it logs its start line (at info, from the file): a
+        # probing connection would show in the counters and debug lines,
+        # and the listeners exist before the shards and the metrics run.
+        deadline = time.monotonic() + 10
+        while not READY.search(relay.output()):
+            self.assertTrue(relay.alive() and time.monotonic() < deadline, relay.output())
+            time.sleep(0.02)
         return relay
 
     def write(self, settings):
