@@ -10,7 +10,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, newIdentity, makeRegister3, sleep } from '../lib/client.mjs';
-import { withRelay, expectRefused, expectOpen, closeAll } from '../lib/harness.mjs';
+import { withRelay, expectRefused, expectOpen, closeAll, relayHasFlag } from '../lib/harness.mjs';
+
+// The baseline peer (bench/peer) runs these files too; it has no config file.
+const skip = relayHasFlag('--config') ? false : 'the binary has no --config';
 
 function confFile(t) {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'reflector-')), 'reflector.conf');
@@ -47,7 +50,7 @@ async function burst(A, B, n, tag) {
   return delivered;
 }
 
-test('reload: --rate 1000 -> 5, the next burst is held to 2 x 5', async (t) => {
+test('reload: --rate 1000 -> 5, the next burst is held to 2 x 5', { skip }, async (t) => {
   const file = confFile(t);
   fs.writeFileSync(file, 'rate = 1000\n');
   await withRelay(['--config', file], async (r) => {
@@ -66,7 +69,7 @@ test('reload: --rate 1000 -> 5, the next burst is held to 2 x 5', async (t) => {
   }, { logLevel: 'info' });
 });
 
-test('reload: --on-duplicate replace -> reject, a second registration of a SIG gets SIG_IN_USE', async (t) => {
+test('reload: --on-duplicate replace -> reject, a second registration of a SIG gets SIG_IN_USE', { skip }, async (t) => {
   const file = confFile(t);
   fs.writeFileSync(file, 'on-duplicate = replace\n');
   await withRelay(['--config', file], async (r) => {
@@ -101,7 +104,7 @@ async function registerAtOnce(url, n) {
   return { verified: count('VERIFIED'), busy: count('BUSY'), other: n - count('VERIFIED') - count('BUSY') };
 }
 
-test('reload: the crypto pool admission limits (--max-registrations-per-ip, --registration-rate-per-ip)', async (t) => {
+test('reload: the crypto pool admission limits (--max-registrations-per-ip, --registration-rate-per-ip)', { skip }, async (t) => {
   const file = confFile(t);
   fs.writeFileSync(file, 'max-registrations-per-ip = 64\nregistration-rate-per-ip = 100\n');
   await withRelay(['--config', file], async (r) => {
