@@ -6,6 +6,7 @@
 #include <getopt.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +84,26 @@ static int set_log_level(struct config *cfg, const struct setting *s, const char
     return 0;
 }
 
+static int set_log_format(struct config *cfg, const struct setting *s, const char *v) {
+    (void)s;
+    enum log_format format;
+    if (log_format_parse(v, &format)) return -1;
+    cfg->log_format = (int)format;
+    return 0;
+}
+
+static int set_metrics_listen(struct config *cfg, const struct setting *s, const char *v) {
+    (void)s;
+    struct sockaddr_storage addr;
+    socklen_t len;
+    if (strlen(v) >= sizeof cfg->metrics_text || config_parse_hostport(v, &addr, &len) != 0) return -1;
+    cfg->has_metrics = true;
+    cfg->metrics_addr = addr;
+    cfg->metrics_addr_len = len;
+    snprintf(cfg->metrics_text, sizeof cfg->metrics_text, "%s", v);
+    return 0;
+}
+
 #define U(field) set_unsigned, offsetof(struct config, field)
 #define Z(field) set_size, offsetof(struct config, field)
 #define T(field) set_text, offsetof(struct config, field)
@@ -113,11 +134,11 @@ static const struct setting settings[] = {
     {"slow-consumer-timeout", "S", "over --max-queued (or paused for it) this long: dropped", "10", NULL,
      "want 1..3600 seconds", U(slow_consumer_s), 1, 3600, true},
     {"max-pending-registrations", "N", "proofs waiting for a crypto thread; more: register4 BUSY", "4096", NULL,
-     "want 1..1000000", U(max_pending_registrations), 1, 1000000, false},
+     "want 1..1000000", U(max_pending_registrations), 1, 1000000, true},
     {"max-registrations-per-ip", "N", "proofs queued or computing per client address; more: BUSY; 0: no limit",
-     "64", NULL, "want 0..1000000", U(max_registrations_per_ip), 0, 1000000, false},
+     "64", NULL, "want 0..1000000", U(max_registrations_per_ip), 0, 1000000, true},
     {"registration-rate-per-ip", "N", "proofs per second per client address, bursts of 2N; more: BUSY; 0: no limit",
-     "100", NULL, "want 0..1000000 per second", U(registration_rate_per_ip), 0, 1000000, false},
+     "100", NULL, "want 0..1000000 per second", U(registration_rate_per_ip), 0, 1000000, true},
     {"key-cache", "N",
      "AES keys of key pairs that registered, kept so that a tab reconnecting costs no ECDH (about 100 bytes "
      "each); 0: none",
@@ -146,8 +167,15 @@ static const struct setting settings[] = {
      U(drain_timeout_s), 0, 3600, true},
     {"log-level", "LEVEL", "error, warn, info or debug", "info", NULL, "want error, warn, info or debug",
      set_log_level, 0, 0, 0, true},
+    {"log-format", "FORMAT", "text (one line per event) or json (one JSON object per line)", "text", NULL,
+     "want text or json", set_log_format, 0, 0, 0, true},
+    {"metrics-listen", "HOST:PORT", "serve Prometheus metrics at GET /metrics on a listener of its own", NULL,
+     "none", "want HOST:PORT, e.g. 127.0.0.1:9090", set_metrics_listen, 0, 0, 0, false},
+    {"config", "FILE", "read settings from FILE, name = value lines; REFLECTOR_<NAME> variables override it, "
+     "flags override both", NULL, "none", NULL, T(config_file), 0, 0, false},
 };
 #define NSETTINGS (sizeof settings / sizeof *settings)
+_Static_assert(NSETTINGS <= CONFIG_MAX_SETTINGS, "raise CONFIG_MAX_SETTINGS");
 
 const struct setting *config_settings(size_t *n) {
     *n = NSETTINGS;
@@ -166,8 +194,10 @@ bool config_is_switch(const struct setting *s) { return s->set == set_switch; }
 
 static void config_defaults(struct config *cfg) {
     memset(cfg, 0, sizeof *cfg);
-    for (size_t i = 0; i < NSETTINGS; i++)
+    for (size_t i = 0; i < NSETTINGS; i++) {
         if (settings[i].dflt && config_set(cfg, &settings[i], settings[i].dflt) != 0) abort();
+        cfg->origin[i] = (struct config_origin){FROM_DEFAULT, 0, NULL};
+    }
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     cfg->threads = cpus > 0 ? (unsigned)cpus : 1;
     cfg->crypto_threads = cfg->threads;
@@ -177,6 +207,8 @@ static void config_defaults(struct config *cfg) {
 void config_usage(FILE *out) {
     fputs("usage: reflector [options]\n"
           "       reflector keygen FILE\n"
+          "       reflector check-config FILE [options]\n"
+          "       reflector example-config\n"
           "A WebSocket relay for the Simpatico chat (protocol v1).\n\n",
           out);
     for (size_t i = 0; i < NSETTINGS; i++) {
@@ -234,17 +266,174 @@ int config_parse_hostport(const char *text, struct sockaddr_storage *addr, sockl
     return -1;
 }
 
+/* --- where values come from: the file, the environment, the flags --- */
+
+/* Errors go to stderr at start-up (one line each), or into a buffer for a
+ * reload, which must print nothing and change nothing. */
+struct report {
+    char *buf;
+    size_t cap;
+};
+
+__attribute__((format(printf, 2, 3))) static void report(struct report *r, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    if (r->buf) {
+        vsnprintf(r->buf, r->cap, fmt, ap);
+    } else {
+        fputs("reflector: ", stderr);
+        vfprintf(stderr, fmt, ap);
+        fputc('\n', stderr);
+    }
+    va_end(ap);
+}
+
+static void note(struct config *cfg, const struct setting *s, enum config_source from, unsigned line,
+                 const char *text) {
+    cfg->origin[s - settings] = (struct config_origin){(uint8_t)from, line, text};
+}
+
+void config_env_name(const struct setting *s, char *out, size_t cap) {
+    size_t n = (size_t)snprintf(out, cap, "REFLECTOR_");
+    for (const char *p = s->name; *p && n + 1 < cap; p++)
+        out[n++] = *p == '-' ? '_' : (char)toupper((unsigned char)*p);
+    out[n < cap ? n : cap - 1] = '\0';
+}
+
+/* A file's text stays for the life of the process: text settings point
+ * into it. A reload reads the file again (a few KiB each time). */
+struct kept_text {
+    struct kept_text *next;
+    char text[];
+};
+static struct kept_text *kept;
+
+static char *read_whole(const char *path, struct report *r) {
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        report(r, "cannot read the config file %s: %s", path, strerror(errno));
+        return NULL;
+    }
+    enum { MAX_FILE = 1 << 20 };
+    struct kept_text *k = malloc(sizeof *k + MAX_FILE + 1);
+    size_t n = k ? fread(k->text, 1, MAX_FILE + 1, f) : 0;
+    bool failed = k && ferror(f);
+    fclose(f);
+    if (!k || failed || n > MAX_FILE) {
+        report(r, "cannot read the config file %s: %s", path,
+               !k ? "out of memory" : failed ? "read error" : "larger than 1 MiB");
+        free(k);
+        return NULL;
+    }
+    k->text[n] = '\0';
+    struct kept_text *fitted = realloc(k, sizeof *k + n + 1);
+    if (fitted) k = fitted;
+    k->next = kept;
+    kept = k;
+    return k->text;
+}
+
+static char *trim(char *a, char *end) {
+    while (a < end && isspace((unsigned char)*a)) a++;
+    while (end > a && isspace((unsigned char)end[-1])) end--;
+    *end = '\0';
+    return a;
+}
+
+/* `name = value` per line; blank lines and lines starting with # are
+ * skipped; a value may be put in double quotes (kept as is inside). */
+static int load_file(struct config *cfg, const char *path, struct report *r) {
+    char *text = read_whole(path, r);
+    if (!text) return -1;
+    unsigned line = 0;
+    for (char *p = text; *p;) {
+        line++;
+        char *eol = strchr(p, '\n');
+        char *next = eol ? eol + 1 : p + strlen(p);
+        char *body = trim(p, eol ? eol : next);
+        p = next;
+        if (!*body || *body == '#') continue;
+        char *eq = strchr(body, '=');
+        if (!eq) {
+            report(r, "%s:%u: want name = value, got '%s'", path, line, body);
+            return -1;
+        }
+        char *value = trim(eq + 1, eq + 1 + strlen(eq + 1));
+        char *name = trim(body, eq);
+        size_t vlen = strlen(value);
+        if (vlen >= 2 && value[0] == '"' && value[vlen - 1] == '"') {
+            value[vlen - 1] = '\0';
+            value++;
+        }
+        const struct setting *s = config_find(name);
+        if (!s || strcmp(name, "config") == 0) {
+            report(r, "%s:%u: %s '%s' (see --help)", path, line,
+                   s ? "a config file cannot name another:" : "unknown setting", name);
+            return -1;
+        }
+        if (config_set(cfg, s, value) != 0) {
+            report(r, "%s:%u: bad value for %s: '%s' (%s)", path, line, s->name, value,
+                   s->want ? s->want : "see --help");
+            return -1;
+        }
+        note(cfg, s, FROM_FILE, line, value);
+    }
+    return 0;
+}
+
+/* REFLECTOR_<NAME> for every setting but config (read before the file);
+ * a REFLECTOR_ variable that names no setting is an error, like an
+ * unknown flag. */
+static int load_env(struct config *cfg, struct report *r) {
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        const struct setting *s = &settings[i];
+        if (strcmp(s->name, "config") == 0) continue;
+        char var[96];
+        config_env_name(s, var, sizeof var);
+        const char *value = getenv(var);
+        if (!value) continue;
+        if (config_set(cfg, s, value) != 0) {
+            report(r, "bad value for %s: '%s' (%s)", var, value, s->want ? s->want : "see --help");
+            return -1;
+        }
+        note(cfg, s, FROM_ENV, 0, value);
+    }
+    extern char **environ;
+    for (char **e = environ; e && *e; e++) {
+        if (strncmp(*e, "REFLECTOR_", 10) != 0) continue;
+        const char *eq = strchr(*e, '=');
+        size_t len = eq ? (size_t)(eq - *e) : strlen(*e);
+        bool known = false;
+        for (size_t i = 0; i < NSETTINGS && !known; i++) {
+            char var[96];
+            config_env_name(&settings[i], var, sizeof var);
+            known = strlen(var) == len && memcmp(var, *e, len) == 0;
+        }
+        if (!known) {
+            report(r, "unknown variable %.*s (see --help: REFLECTOR_ and the flag's name)", (int)len, *e);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* getopt_long's values: a setting's index above OPT_BASE, clear of '?' and ':'. */
 enum { OPT_HELP = 1000, OPT_VERSION, OPT_BASE = 2000 };
 
-static enum config_result bad_value(const struct setting *s, const char *value) {
-    fprintf(stderr, "reflector: bad value for --%s: '%s' (%s)\n", s->name, value, s->want ? s->want : "see --help");
+static enum config_result bad_value(struct report *r, const struct setting *s, const char *value) {
+    report(r, "bad value for --%s: '%s' (%s)", s->name, value, s->want ? s->want : "see --help");
     return CONFIG_EXIT_USAGE;
 }
 
-enum config_result config_parse(struct config *cfg, int argc, char **argv) {
-    config_defaults(cfg);
-    /* getopt_long's table, made from the settings. */
+struct given {
+    const struct setting *s;
+    const char *value;
+};
+
+/* The flags, checked in order (a bad one is reported before a later
+ * --help), kept in `given` to apply last. */
+static enum config_result scan_flags(struct config *cfg, int argc, char **argv, struct given *given, size_t *ngiven,
+                                     struct report *r) {
     struct option options[NSETTINGS + 3];
     for (size_t i = 0; i < NSETTINGS; i++)
         options[i] = (struct option){settings[i].name, config_is_switch(&settings[i]) ? optional_argument : required_argument,
@@ -255,27 +444,160 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv) {
     opterr = 0;
     optind = 0; /* glibc's full reset, also of a half-read "-xy" */
     int opt;
+    *ngiven = 0;
     while ((opt = getopt_long(argc, argv, ":", options, NULL)) != -1) {
         const char *name = optind > 1 && optind <= argc ? argv[optind - 1] : argv[1];
         if (opt >= OPT_BASE && (size_t)(opt - OPT_BASE) < NSETTINGS) {
             const struct setting *s = &settings[opt - OPT_BASE];
-            if (config_set(cfg, s, optarg) != 0) return bad_value(s, optarg ? optarg : "");
+            if (config_set(cfg, s, optarg) != 0) return bad_value(r, s, optarg ? optarg : "");
+            given[(*ngiven)++] = (struct given){s, optarg};
             continue;
         }
         switch (opt) {
-        case OPT_HELP: config_usage(stdout); return CONFIG_EXIT_OK;
-        case OPT_VERSION: printf("reflector %s\n", REFLECTOR_VERSION); return CONFIG_EXIT_OK;
-        case ':':
-            fprintf(stderr, "reflector: option '%s' needs a value (see --help)\n", name);
-            return CONFIG_EXIT_USAGE;
-        default:
-            fprintf(stderr, "reflector: unknown option '%s' (see --help)\n", name);
-            return CONFIG_EXIT_USAGE;
+        case OPT_HELP:
+            if (!r->buf) config_usage(stdout);
+            return CONFIG_EXIT_OK;
+        case OPT_VERSION:
+            if (!r->buf) printf("reflector %s\n", REFLECTOR_VERSION);
+            return CONFIG_EXIT_OK;
+        case ':': report(r, "option '%s' needs a value (see --help)", name); return CONFIG_EXIT_USAGE;
+        default: report(r, "unknown option '%s' (see --help)", name); return CONFIG_EXIT_USAGE;
         }
     }
     if (optind < argc) {
-        fprintf(stderr, "reflector: unexpected argument '%s' (see --help)\n", argv[optind]);
+        report(r, "unexpected argument '%s' (see --help)", argv[optind]);
         return CONFIG_EXIT_USAGE;
     }
     return CONFIG_OK;
+}
+
+static enum config_result load(struct config *cfg, int argc, char **argv, struct report *r) {
+    config_defaults(cfg);
+    struct given given[argc > 0 ? argc : 1];
+    size_t ngiven;
+    enum config_result res = scan_flags(cfg, argc, argv, given, &ngiven, r);
+    if (res != CONFIG_OK) return res;
+    const char *file = NULL;
+    enum config_source file_from = FROM_DEFAULT;
+    for (size_t i = 0; i < ngiven; i++)
+        if (strcmp(given[i].s->name, "config") == 0) file = given[i].value, file_from = FROM_FLAG;
+    if (!file && (file = getenv("REFLECTOR_CONFIG"))) file_from = FROM_ENV;
+    if (file && !*file) {
+        report(r, "bad value for %s: '' (want a file name)", file_from == FROM_FLAG ? "--config" : "REFLECTOR_CONFIG");
+        return CONFIG_EXIT_USAGE;
+    }
+    config_defaults(cfg);
+    if (file) {
+        cfg->config_file = file;
+        note(cfg, config_find("config"), file_from, 0, file);
+        if (load_file(cfg, file, r) != 0) return CONFIG_EXIT_USAGE;
+    }
+    if (load_env(cfg, r) != 0) return CONFIG_EXIT_USAGE;
+    for (size_t i = 0; i < ngiven; i++) {
+        if (config_set(cfg, given[i].s, given[i].value) != 0)
+            return bad_value(r, given[i].s, given[i].value ? given[i].value : "");
+        note(cfg, given[i].s, FROM_FLAG, 0, given[i].value);
+    }
+    return CONFIG_OK;
+}
+
+enum config_result config_parse(struct config *cfg, int argc, char **argv) {
+    struct report r = {NULL, 0};
+    return load(cfg, argc, argv, &r);
+}
+
+int config_load(struct config *cfg, int argc, char **argv, char *err, size_t errlen) {
+    struct report r = {err, errlen};
+    err[0] = '\0';
+    return load(cfg, argc, argv, &r) == CONFIG_OK ? 0 : -1;
+}
+
+/* --- a setting's value as text: check-config, reload reports --- */
+
+void config_value_text(const struct config *cfg, const struct setting *s, char *out, size_t cap) {
+    const void *field = (const char *)cfg + s->offset;
+    if (s->set == set_unsigned) snprintf(out, cap, "%u", *(const unsigned *)field);
+    else if (s->set == set_size) snprintf(out, cap, "%zu", *(const size_t *)field);
+    else if (s->set == set_text) snprintf(out, cap, "%s", *(const char *const *)field ? *(const char *const *)field : "");
+    else if (s->set == set_listen) snprintf(out, cap, "%s", cfg->listen_text);
+    else if (s->set == set_metrics_listen) snprintf(out, cap, "%s", cfg->has_metrics ? cfg->metrics_text : "");
+    else if (s->set == set_on_duplicate) snprintf(out, cap, "%s", cfg->on_duplicate_reject ? "reject" : "replace");
+    else if (s->set == set_switch) snprintf(out, cap, "%s", *(const bool *)field ? "on" : "off");
+    else if (s->set == set_log_level) snprintf(out, cap, "%s", log_level_name((enum log_level)cfg->log_level));
+    else if (s->set == set_log_format) snprintf(out, cap, "%s", log_format_name((enum log_format)cfg->log_format));
+    else {
+        /* A setter this function does not know: the text it was given. */
+        const struct config_origin *o = &cfg->origin[s - settings];
+        snprintf(out, cap, "%s", o->text ? o->text : s->dflt ? s->dflt : "");
+    }
+}
+
+bool config_same(const struct config *a, const struct config *b, const struct setting *s) {
+    char x[256], y[256];
+    config_value_text(a, s, x, sizeof x);
+    config_value_text(b, s, y, sizeof y);
+    return strcmp(x, y) == 0;
+}
+
+void config_print(const struct config *cfg, FILE *out) {
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        const struct setting *s = &settings[i];
+        const struct config_origin *o = &cfg->origin[i];
+        char value[256], line[320], from[512];
+        config_value_text(cfg, s, value, sizeof value);
+        snprintf(line, sizeof line, "%s = %s", s->name, value);
+        char var[96];
+        config_env_name(s, var, sizeof var);
+        switch (o->source) {
+        case FROM_FILE: snprintf(from, sizeof from, "file %s:%u", cfg->config_file, o->line); break;
+        case FROM_ENV: snprintf(from, sizeof from, "environment %s", var); break;
+        case FROM_FLAG: snprintf(from, sizeof from, "flag --%s", s->name); break;
+        default: snprintf(from, sizeof from, "default%s%s", s->shown ? ": " : "", s->shown ? s->shown : ""); break;
+        }
+        fprintf(out, "%-44s # %s%s\n", line, from, s->reloadable ? "; reloadable" : "");
+    }
+}
+
+/* A paragraph of help text as # comment lines of at most 76 columns. */
+static void comment(FILE *out, const char *text) {
+    size_t len = strlen(text), at = 0;
+    while (at < len) {
+        size_t take = len - at;
+        if (take > 74) {
+            take = 74;
+            while (take > 0 && text[at + take] != ' ') take--;
+            if (take == 0) take = 74;
+        }
+        fprintf(out, "# %.*s\n", (int)take, text + at);
+        at += take;
+        while (at < len && text[at] == ' ') at++;
+    }
+}
+
+void config_example(FILE *out) {
+    fputs("# Reflector's settings: `reflector --config FILE`.\n"
+          "#\n"
+          "# One `name = value` per line, the names of the command line's flags\n"
+          "# without their dashes; a line starting with # is a comment. Every\n"
+          "# setting is shown below with its default, commented out. A variable\n"
+          "# REFLECTOR_<NAME> (REFLECTOR_MAX_CONNS for max-conns) overrides the\n"
+          "# file, and a flag overrides both. `reflector check-config FILE` checks\n"
+          "# a file and prints every setting with where its value came from.\n"
+          "# SIGHUP (systemctl reload) reads the file again and applies the\n"
+          "# settings marked reloadable; the others wait for a restart.\n"
+          "#\n"
+          "# Made by `reflector example-config`; tests/integration checks that\n"
+          "# it stays the same.\n",
+          out);
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        const struct setting *s = &settings[i];
+        if (strcmp(s->name, "config") == 0) continue;
+        fputc('\n', out);
+        char help[512];
+        snprintf(help, sizeof help, "%s: %s.%s", s->arg, s->help,
+                 s->reloadable ? " Reloadable." : " Needs a restart.");
+        comment(out, help);
+        if (s->dflt) fprintf(out, "# %s = %s\n", s->name, s->dflt);
+        else fprintf(out, "# %s =    (default: %s)\n", s->name, s->shown ? s->shown : "none");
+    }
 }

@@ -12,6 +12,17 @@
 struct config;
 struct setting;
 
+/* Where a setting's value came from; later sources override earlier ones:
+ * the default, then the file (--config), then the environment
+ * (REFLECTOR_<NAME>), then the command line. */
+enum config_source { FROM_DEFAULT, FROM_FILE, FROM_ENV, FROM_FLAG };
+struct config_origin {
+    uint8_t source;     /* enum config_source */
+    unsigned line;      /* FROM_FILE: its line */
+    const char *text;   /* the value as given; NULL for a default */
+};
+#define CONFIG_MAX_SETTINGS 64
+
 struct config {
     struct sockaddr_storage listen_addr;
     socklen_t listen_addr_len;
@@ -40,6 +51,15 @@ struct config {
     unsigned proof_deadline_ms; /* a proof waiting this long is computed at normal priority */
     bool add_sender_key;        /* an envelope without fromPublicKeyPem gets the sender's */
     int log_level;
+    int log_format;             /* enum log_format */
+    const char *config_file;    /* --config, NULL: none */
+    /* --metrics-listen: the Prometheus endpoint's own listener, if any. */
+    bool has_metrics;
+    struct sockaddr_storage metrics_addr;
+    socklen_t metrics_addr_len;
+    char metrics_text[128];
+    /* Where each setting's value came from, by its index in the table. */
+    struct config_origin origin[CONFIG_MAX_SETTINGS];
 };
 
 struct setting {
@@ -65,10 +85,26 @@ int config_set(struct config *cfg, const struct setting *s, const char *value);
 
 enum config_result { CONFIG_OK, CONFIG_EXIT_OK, CONFIG_EXIT_USAGE };
 
-/* Parses argv into cfg. On a bad flag or value prints one line naming it
- * and returns CONFIG_EXIT_USAGE; --help and --version return CONFIG_EXIT_OK. */
+/* Parses argv into cfg: the defaults, then the file that --config (or
+ * REFLECTOR_CONFIG) names, then REFLECTOR_<NAME> variables, then the
+ * flags. On a bad flag, value or file line prints one line naming it (and
+ * the file's line) and returns CONFIG_EXIT_USAGE; --help and --version
+ * return CONFIG_EXIT_OK. */
 enum config_result config_parse(struct config *cfg, int argc, char **argv);
+/* The same for a reload: nothing printed; -1 with the reason in err. */
+int config_load(struct config *cfg, int argc, char **argv, char *err, size_t errlen);
 void config_usage(FILE *out);
 int config_parse_hostport(const char *text, struct sockaddr_storage *addr, socklen_t *len);
+
+/* The REFLECTOR_<NAME> variable of a setting. */
+void config_env_name(const struct setting *s, char *out, size_t cap);
+/* A setting's value in cfg as text, the way a file or flag would give it. */
+void config_value_text(const struct config *cfg, const struct setting *s, char *out, size_t cap);
+/* Whether a and b hold the same value for s. */
+bool config_same(const struct config *a, const struct config *b, const struct setting *s);
+/* Every setting with its value and where it came from (check-config). */
+void config_print(const struct config *cfg, FILE *out);
+/* deploy/reflector.conf: every setting, commented, with its default. */
+void config_example(FILE *out);
 
 #endif

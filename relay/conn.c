@@ -6,7 +6,9 @@
 #include "io.h"
 #include "mailbox.h"
 #include "shard_impl.h"
+#include <arpa/inet.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -27,6 +29,24 @@ uint64_t conn_id(const struct conn *c) { return conn_token(c); }
 struct conn *conn_by_id(struct shard *s, uint64_t id) { return shard_conn_by_token(s, id); }
 bool conn_is_open(const struct conn *c) { return c->phase == PHASE_WS; }
 uint64_t conn_addr_key(const struct conn *c) { return c->addr_key; }
+uint64_t conn_serial(const struct conn *c) { return c->serial; }
+uint64_t conn_accepted_ns(const struct conn *c) { return c->accepted_ns; }
+uint64_t conn_read_ns(const struct conn *c) { return c->shard->read_ns ? c->shard->read_ns : clock_ns(); }
+
+void conn_peer_text(const struct conn *c, char *out, size_t cap) {
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    char ip[INET6_ADDRSTRLEN];
+    snprintf(out, cap, "?");
+    if (getpeername(c->fd, (struct sockaddr *)&ss, &len) != 0) return;
+    if (ss.ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+        if (inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip)) snprintf(out, cap, "%s:%u", ip, ntohs(a->sin_port));
+    } else if (ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+        if (inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip)) snprintf(out, cap, "[%s]:%u", ip, ntohs(a->sin6_port));
+    }
+}
 
 struct conn *conn_new(struct shard *s, int fd, int ip_bucket, uint64_t addr_key) {
     struct conn *c = calloc(1, sizeof *c + s->rt->session_size);
@@ -37,6 +57,9 @@ struct conn *conn_new(struct shard *s, int fd, int ip_bucket, uint64_t addr_key)
     c->ip_bucket = ip_bucket;
     c->addr_key = addr_key;
     c->phase = PHASE_HTTP;
+    /* Unique across shards: the shard's count times the shards, plus its id. */
+    c->serial = ++s->serials * s->rt->nshards + s->id;
+    c->accepted_ns = clock_ns();
     if (shard_attach(s, c) != 0) {
         free(c);
         return NULL;
@@ -58,6 +81,8 @@ static void notify_gone(struct conn *c) {
 void conn_free(struct conn *c) {
     struct shard *s = c->shard;
     notify_gone(c); /* only a connection let go at exit is still open here */
+    log_debug("conn_closed", "connection closed conn=%llu seconds=%.3f", (unsigned long long)c->serial,
+              (double)(clock_ns() - c->accepted_ns) / 1e9);
     if (c->slot != CONN_UNATTACHED) {
         io_close(s->io, c->fd);
         shard_detach(s, c);
@@ -252,6 +277,8 @@ static void enter_closing(struct conn *c) {
 
 void conn_close_ws(struct conn *c, unsigned code, const char *reason) {
     if (c->phase != PHASE_WS) return;
+    log_debug("ws_closing", "closing a WebSocket conn=%llu code=%u reason=\"%s\"", (unsigned long long)c->serial,
+              code, reason ? reason : "");
     if (ws_send_close(&c->shard->ws, &c->out, code, reason) != 0) {
         out_of_memory(c);
         return;
@@ -273,6 +300,7 @@ void conn_open_ws(struct conn *c, const struct conn_handler *h) {
     c->last_ping_ms = clock_mono_ms();
     c->opened = true;
     COUNT(&s->stats, handshakes);
+    log_debug("ws_open", "WebSocket open conn=%llu", (unsigned long long)c->serial);
     handler_of(c)->open(c);
 }
 
@@ -286,6 +314,7 @@ void conn_on_send(struct conn *c, int res) {
         conn_kill(c);
         return;
     }
+    counter_add(&c->shard->stats.bytes_out, (uint64_t)res);
     const struct config *cfg = cfg_of(c);
     outq_consume(&c->out, &c->shard->chunks, (size_t)res);
     if (c->file) file_stream_fill(c);
@@ -379,7 +408,7 @@ static int ws_on_fail(void *ctx, unsigned code, const char *why) {
     case WS_CLOSE_UNSUPPORTED: COUNT(st, close_binary); break;
     default: COUNT(st, out_of_memory); break;
     }
-    log_limited(&c->shard->log_lim, LOG_INFO, "closing a connection with %u: %s", code, why);
+    log_limited(&c->shard->log_lim, LOG_INFO, "ws_failed", "closing a connection with %u: %s", code, why);
     conn_close_ws(c, code, why);
     return -1;
 }
@@ -423,7 +452,7 @@ void conn_tick(struct conn *c, uint64_t now) {
     case PHASE_HTTP:
         if (now >= c->deadline_ms) {
             COUNT(&s->stats, handshake_timeouts);
-            log_limited(&s->log_lim, LOG_INFO, "closed a connection: request head not complete in %us",
+            log_limited(&s->log_lim, LOG_INFO, "handshake_timeout", "closed a connection: request head not complete in %us",
                         cfg->handshake_timeout_s);
             conn_kill(c);
         }
@@ -435,7 +464,7 @@ void conn_tick(struct conn *c, uint64_t now) {
             /* Its queue stays over --max-queued: a close frame would wait
              * behind it, so the connection is dropped. */
             COUNT(&s->stats, slow_consumers);
-            log_limited(&s->log_lim, LOG_INFO, "dropped a slow consumer: %zu bytes unsent for %us",
+            log_limited(&s->log_lim, LOG_INFO, "slow_consumer", "dropped a slow consumer: %zu bytes unsent for %us",
                         c->out.bytes, cfg->slow_consumer_s);
             conn_kill(c);
             return;

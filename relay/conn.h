@@ -47,6 +47,15 @@ bool conn_is_open(const struct conn *c);
 /* The client's address folded to a key: IPv4, or an IPv6 /64, hashed with
  * a per-process seed. Equal keys: the same client address (or a collision). */
 uint64_t conn_addr_key(const struct conn *c);
+/* A number naming c in logs for its whole life, moves included. */
+uint64_t conn_serial(const struct conn *c);
+/* The client's address as text (192.0.2.1:5000, [2001:db8::1]:5000), for
+ * logs; "?" when it cannot be read. */
+void conn_peer_text(const struct conn *c, char *out, size_t cap);
+/* When the connection was accepted, and when the bytes of the message
+ * being handled were read (clock_ns()). */
+uint64_t conn_accepted_ns(const struct conn *c);
+uint64_t conn_read_ns(const struct conn *c);
 
 /* Queues a text message (framed here) or a finished frame. -1 when the
  * connection is not open or memory ran out (the connection is then

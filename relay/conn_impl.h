@@ -36,6 +36,8 @@ struct conn {
     int move_to;          /* shard it is moving to, or -1 */
     int ip_bucket;        /* its share of --max-conns-per-ip, or -1 */
     uint64_t addr_key;
+    uint64_t serial;      /* conn_serial */
+    uint64_t accepted_ns;
     uint64_t last_recv_ms, last_ping_ms, deadline_ms, backlog_since_ms;
     struct outq out;
     struct http_request *http;

@@ -1,5 +1,5 @@
 /* Counters written by one thread and read by any (the exit report, and
- * later a metrics endpoint). The writer does a relaxed load and store, not
+ * the metrics endpoint). The writer does a relaxed load and store, not
  * an atomic add: no locked instruction on the hot path, and readers still
  * see whole values (ThreadSanitizer agrees). */
 #ifndef COUNTER_H
@@ -12,6 +12,7 @@ typedef _Atomic uint64_t counter_t;
 static inline void counter_add(counter_t *c, uint64_t n) {
     atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n, memory_order_relaxed);
 }
+static inline void counter_set(counter_t *c, uint64_t v) { atomic_store_explicit(c, v, memory_order_relaxed); }
 static inline uint64_t counter_get(const counter_t *c) {
     return atomic_load_explicit((counter_t *)c, memory_order_relaxed);
 }

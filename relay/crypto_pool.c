@@ -113,6 +113,15 @@ enum crypto_admit crypto_pool_submit(struct crypto_pool *p, struct crypto_job *j
     return answer;
 }
 
+void crypto_pool_set_limits(struct crypto_pool *p, const struct crypto_pool_settings *set) {
+    /* Read under the lock by every submission, so written under it. */
+    pthread_mutex_lock(&p->lock);
+    p->set.max_pending = set->max_pending;
+    p->set.max_per_address = set->max_per_address;
+    p->set.rate_per_address = set->rate_per_address;
+    pthread_mutex_unlock(&p->lock);
+}
+
 void crypto_pool_cancel(struct crypto_job *job) { atomic_store_explicit(&job->cancelled, true, memory_order_release); }
 
 unsigned crypto_pool_queued(const struct crypto_pool *p) {
@@ -206,10 +215,10 @@ static void *crypto_main(void *arg) {
      * the normal priority, so a host busy with other work cannot starve
      * them either. */
     if (!late_only && setpriority(PRIO_PROCESS, (id_t)gettid(), CRYPTO_NICE) != 0)
-        log_warn("crypto thread: cannot lower its priority: %s", strerror(errno));
+        log_warn("crypto_priority", "crypto thread: cannot lower its priority: %s", strerror(errno));
     struct proof_ctx ctx;
     if (proof_ctx_init(&ctx, p->key) != 0) {
-        log_error("crypto thread: cannot set up its mbedTLS contexts");
+        log_error("crypto_failed", "crypto thread: cannot set up its mbedTLS contexts");
         return NULL;
     }
     struct proof_key_store store = {keys_lookup, keys_store, p->keys};

@@ -63,6 +63,8 @@ struct crypto_pool;
 struct crypto_pool *crypto_pool_start(const struct crypto_pool_settings *set, const struct server_key *key,
                                       void (*done)(struct crypto_job *job), char *err, size_t errlen);
 void crypto_pool_stop(struct crypto_pool *pool);
+/* New admission limits (a reload); threads stay as they are. */
+void crypto_pool_set_limits(struct crypto_pool *pool, const struct crypto_pool_settings *set);
 /* The pool takes the job unless the answer is not CRYPTO_QUEUED. */
 enum crypto_admit crypto_pool_submit(struct crypto_pool *pool, struct crypto_job *job);
 /* The client went: the job is dropped before its ECDH if it has not

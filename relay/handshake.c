@@ -29,7 +29,7 @@ static void respond(struct conn *c, int status, const char *reason, const char *
 }
 
 static void refuse(struct conn *c, int status, const char *reason, const char *why, const char *extra_headers) {
-    log_limited(&c->shard->log_lim, LOG_INFO, "refused an HTTP request: %d %s (%s)", status, reason, why);
+    log_limited(&c->shard->log_lim, LOG_INFO, "http_refused", "refused an HTTP request: %d %s (%s)", status, reason, why);
     char body[200];
     snprintf(body, sizeof body, "%d %s: %s\n", status, reason, why);
     respond(c, status, reason, extra_headers, body);

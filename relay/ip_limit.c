@@ -40,10 +40,10 @@ int ip_key_of_peer(int fd, uint64_t *key) {
     return ip_key_of((const struct sockaddr *)&addr, key);
 }
 
-bool ip_limit_take(struct ip_limit *l, int bucket) {
+bool ip_limit_take(struct ip_limit *l, int bucket, unsigned max) {
     if (bucket < 0) return true;
     uint32_t before = atomic_fetch_add_explicit(&l->count[bucket], 1, memory_order_relaxed);
-    if (l->max_per_ip && before >= l->max_per_ip) {
+    if (max && before >= max) {
         atomic_fetch_sub_explicit(&l->count[bucket], 1, memory_order_relaxed);
         return false;
     }

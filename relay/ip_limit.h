@@ -18,7 +18,6 @@
 #define IP_LIMIT_BUCKETS 65536
 
 struct ip_limit {
-    unsigned max_per_ip; /* 0: no limit */
     _Atomic uint32_t count[IP_LIMIT_BUCKETS];
 };
 
@@ -30,8 +29,10 @@ int ip_key_of(const struct sockaddr *addr, uint64_t *key);
 int ip_key_of_peer(int fd, uint64_t *key);
 
 static inline int ip_limit_bucket(uint64_t key) { return (int)(key & (IP_LIMIT_BUCKETS - 1)); }
-/* Takes one connection's share of the bucket; false when it is full. */
-bool ip_limit_take(struct ip_limit *l, int bucket);
+/* Takes one connection's share of the bucket; false when it already
+ * holds max (0: no limit). The limit is the caller's: a shard passes its
+ * own copy of --max-conns-per-ip, which a reload may change. */
+bool ip_limit_take(struct ip_limit *l, int bucket, unsigned max);
 void ip_limit_give_back(struct ip_limit *l, int bucket);
 
 #endif

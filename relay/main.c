@@ -5,9 +5,13 @@
 #include "crypto_pool.h"
 #include "key_file.h"
 #include "log.h"
+#include "metrics.h"
+#include "metrics_server.h"
+#include "reload.h"
 #include "runtime.h"
 #include "server_key.h"
 #include "session.h"
+#include "static.h"
 #include "stats.h"
 #include <errno.h>
 #include <mbedtls/version.h>
@@ -15,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <wslay/wslayver.h>
 
 static int keygen(const char *path) {
@@ -55,10 +60,52 @@ static void log_totals(const struct runtime *rt, const struct v1 *v1) {
     if (hits) n += snprintf(line + n, sizeof line - (size_t)n, " key_cache_hits=%llu", (unsigned long long)hits);
     uint64_t late = crypto_pool_late(v1->pool);
     if (late) n += snprintf(line + n, sizeof line - (size_t)n, " proofs_late=%llu", (unsigned long long)late);
-    log_info("totals:%s", n ? line : " none");
+    log_info("totals", "totals:%s", n ? line : " none");
+}
+
+/* `reflector check-config FILE [flags]`: the settings a start with
+ * --config FILE and these flags would have, each with where it came from,
+ * checked as a start would check them (the key and the web root too),
+ * without starting. Exit 0, or 2 with the reason (a file's line number). */
+static int check_config(int argc, char **argv) {
+    if (argc < 3 || argv[2][0] == '-') {
+        fprintf(stderr, "reflector: usage: reflector check-config FILE [options]\n");
+        return 2;
+    }
+    char *args[argc + 1];
+    args[0] = argv[0];
+    args[1] = "--config";
+    for (int i = 2; i < argc; i++) args[i] = argv[i];
+    args[argc] = NULL;
+    static struct config cfg;
+    switch (config_parse(&cfg, argc, args)) {
+    case CONFIG_EXIT_OK: return 0;
+    case CONFIG_EXIT_USAGE: return 2;
+    case CONFIG_OK: break;
+    }
+    char err[512];
+    if (cfg.key_file) {
+        struct server_key key;
+        if (key_file_load(&key, cfg.key_file, err, sizeof err) != 0) {
+            fprintf(stderr, "reflector: --key: %s\n", err);
+            return 2;
+        }
+        server_key_free(&key);
+    }
+    if (cfg.www) {
+        static struct static_root root;
+        if (static_root_init(&root, cfg.www, err, sizeof err) != 0) {
+            fprintf(stderr, "reflector: %s\n", err);
+            return 2;
+        }
+    }
+    config_print(&cfg, stdout);
+    return 0;
 }
 
 int main(int argc, char **argv) {
+    struct timespec started;
+    clock_gettime(CLOCK_REALTIME, &started);
     if (argc >= 2 && strcmp(argv[1], "keygen") == 0) {
         if (argc != 3) {
             fprintf(stderr, "reflector: usage: reflector keygen FILE\n");
@@ -66,20 +113,27 @@ int main(int argc, char **argv) {
         }
         return keygen(argv[2]);
     }
+    if (argc >= 2 && strcmp(argv[1], "check-config") == 0) return check_config(argc, argv);
+    if (argc == 2 && strcmp(argv[1], "example-config") == 0) {
+        config_example(stdout);
+        return 0;
+    }
     static struct config cfg;
     switch (config_parse(&cfg, argc, argv)) {
     case CONFIG_EXIT_OK: return 0;
     case CONFIG_EXIT_USAGE: return 2;
     case CONFIG_OK: break;
     }
-    log_threshold = (enum log_level)cfg.log_level;
+    log_set_level((enum log_level)cfg.log_level);
+    log_set_format((enum log_format)cfg.log_format);
 
     /* Signals are taken by sigwait below; every thread inherits the mask. */
-    sigset_t stop_signals;
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGINT);
-    sigaddset(&stop_signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &stop_signals, NULL);
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGINT);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &signals, NULL);
     signal(SIGPIPE, SIG_IGN);
 
     char err[512];
@@ -103,25 +157,52 @@ int main(int argc, char **argv) {
         fprintf(stderr, "reflector: %s\n", err);
         return 2;
     }
-    if (v1_init(&v1, &cfg, &key, &rt, err, sizeof err) != 0 || runtime_start(&rt, err, sizeof err) != 0) {
+    static struct reload_status reload_status;
+    atomic_store(&reload_status.last_ok_unix_ms, (uint64_t)started.tv_sec * 1000 + (uint64_t)started.tv_nsec / 1000000);
+    static struct metrics_ctx metrics;
+    metrics = (struct metrics_ctx){&rt, &v1, (double)started.tv_sec + (double)started.tv_nsec / 1e9, &reload_status};
+    struct metrics_server *metrics_server = NULL;
+    if (cfg.has_metrics) {
+        metrics_server = metrics_server_open(&cfg.metrics_addr, cfg.metrics_addr_len, cfg.metrics_text,
+                                             metrics_render, &metrics, err, sizeof err);
+        if (!metrics_server) {
+            fprintf(stderr, "reflector: %s\n", err);
+            return 2;
+        }
+    }
+    if (v1_init(&v1, &cfg, &key, &rt, err, sizeof err) != 0 || runtime_start(&rt, err, sizeof err) != 0 ||
+        (metrics_server && metrics_server_run(metrics_server) != 0)) {
         fprintf(stderr, "reflector: %s\n", err);
         return 1;
     }
-    log_info("reflector %s listening on %s: %u shards, %u crypto threads, max message %zu, "
+    log_info("start", "reflector %s listening on %s: %u shards, %u crypto threads, max message %zu, "
              "io_uring (liburing %s), wslay %s, mbedTLS %s; server key %s%s",
              REFLECTOR_VERSION, cfg.listen_text, rt.nshards, cfg.crypto_threads, cfg.max_message,
              LIBURING_VERSION, WSLAY_VERSION, MBEDTLS_VERSION_STRING, server_key_sig(&key),
              cfg.key_file ? "" : " (fresh for this run)");
+    if (metrics_server) log_info("metrics", "metrics at http://%s/metrics", cfg.metrics_text);
 
+    /* The settings in force: the start's, then each reload's. The shards
+     * and v1 read their own copies (cfg itself never changes again). */
+    static struct config live;
+    live = cfg;
+    struct reloader reloader = {argc, argv, &live, &rt, v1.pool, &reload_status, 0};
     int sig = 0;
-    while (sigwait(&stop_signals, &sig) != 0) {
+    for (;;) {
+        if (sigwait(&signals, &sig) != 0) continue;
+        if (sig != SIGHUP) break;
+        log_info("reload", "SIGHUP: reading the settings again%s%s", live.config_file ? " from " : "",
+                 live.config_file ? live.config_file : "");
+        reload_run(&reloader);
     }
-    log_info("%s: closing connections (at most %us)", sig == SIGINT ? "SIGINT" : "SIGTERM", cfg.drain_timeout_s);
+    log_info("stopping", "%s: closing connections (at most %us)", sig == SIGINT ? "SIGINT" : "SIGTERM",
+             live.drain_timeout_s);
     runtime_stop(&rt);
+    metrics_server_close(metrics_server);
     log_totals(&rt, &v1);
     v1_destroy(&v1);
     runtime_destroy(&rt);
     server_key_free(&key);
-    log_info("stopped");
+    log_info("stopped", "stopped");
     return 0;
 }

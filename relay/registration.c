@@ -30,7 +30,7 @@ static void t_send(void *ctx, const char *json, size_t len) {
 
 static void t_close(void *ctx, unsigned code, const char *reason) {
     struct reg_ctx *x = ctx;
-    log_limited(&x->ss->log_lim, LOG_INFO, "registration refused: %s", reason);
+    log_limited(&x->ss->log_lim, LOG_INFO, "registration_refused", "registration refused: %s", reason);
     conn_close_ws(x->c, code, reason);
 }
 
@@ -52,8 +52,8 @@ static bool t_submit(void *ctx) {
     if (a != CRYPTO_QUEUED) {
         char why[96];
         COUNT(&x->ss->stats, registrations_busy);
-        log_limited(&x->ss->log_lim, LOG_WARN, "registration refused with BUSY: %s",
-                    admit_reason(a, x->ss->v1->cfg, why, sizeof why));
+        log_limited(&x->ss->log_lim, LOG_WARN, "registration_busy", "registration refused with BUSY: %s",
+                    admit_reason(a, shard_config(conn_shard(x->c)), why, sizeof why));
         return false; /* the caller frees the job */
     }
     x->job = NULL;
@@ -71,8 +71,12 @@ static void t_transition(void *ctx, enum state2 from, enum state2 to) {
     struct reg_ctx *x = ctx;
     if (to == STATE2_VERIFIED) COUNT(&x->ss->stats, registrations_verified);
     if (to == STATE2_UNVERIFIED) COUNT(&x->ss->stats, registrations_failed);
-    log_debug("conn %u/%llx: state2 %s -> %s", shard_id(conn_shard(x->c)), (unsigned long long)conn_id(x->c),
-              state2_name(from), state2_name(to));
+    if (log_enabled(LOG_DEBUG)) {
+        char addr[64];
+        conn_peer_text(x->c, addr, sizeof addr);
+        log_msg(LOG_DEBUG, "registration_state", "state2 %s -> %s conn=%llu addr=%s", state2_name(from),
+                state2_name(to), (unsigned long long)conn_serial(x->c), addr);
+    }
 }
 
 static const struct reg_transport transport = {
@@ -82,7 +86,7 @@ static const struct reg_transport transport = {
 void registration_open(struct conn *c) {
     struct reg_ctx x = ctx_of(c);
     x.sess->t1 = clock_next_t1();
-    x.sess->deadline_ms = clock_mono_ms() + x.ss->v1->cfg->register_timeout_s * 1000ull;
+    x.sess->deadline_ms = clock_mono_ms() + shard_config(conn_shard(c))->register_timeout_s * 1000ull;
     reg_init(&x.sess->reg);
     int n = reply_challenge(x.ss->scratch, x.ss->scratch_cap, x.ss->v1->challenge_prefix, x.sess->t1);
     reg_on_open(&x.sess->reg, &transport, &x, x.ss->scratch, (size_t)n);
@@ -153,7 +157,7 @@ static void register_here(struct conn *c) {
     struct reg_ctx x = ctx_of(c);
     struct registry *reg = &x.ss->registry;
     struct session *old = registry_find(reg, x.sess->identity, x.sess->sig_hash);
-    if (old && old != x.sess && x.ss->v1->cfg->on_duplicate_reject) {
+    if (old && old != x.sess && shard_config(conn_shard(c))->on_duplicate_reject) {
         COUNT(&x.ss->stats, sig_in_use);
         reg_on_registered(&x.sess->reg, &transport, &x, true);
         return;
@@ -165,6 +169,7 @@ static void register_here(struct conn *c) {
         return;
     }
     x.sess->registered = true;
+    counter_set(&x.ss->registered, reg->count);
     if (old && old != x.sess) {
         /* The newer, verified connection takes the signature over. */
         old->registered = false;
@@ -174,6 +179,8 @@ static void register_here(struct conn *c) {
         if (conn_send_text(oc, x.ss->scratch, (size_t)n) == 0) conn_close_ws(oc, 4000, "REPLACED");
     }
     reg_on_registered(&x.sess->reg, &transport, &x, false);
+    COUNT(&x.ss->stats, registrations_registered);
+    histogram_observe(&x.ss->registration_time, &registration_time_bounds, clock_ns() - conn_accepted_ns(c));
 }
 
 void registration_arrived(struct conn *c) { register_here(c); }
@@ -197,7 +204,9 @@ void registration_gone(struct conn *c) {
         sess->job = NULL;
     }
     if (sess->registered) {
-        registry_remove(&session_shard_of_conn(c)->registry, sess, sess->sig_hash);
+        struct session_shard *ss = session_shard_of_conn(c);
+        registry_remove(&ss->registry, sess, sess->sig_hash);
+        counter_set(&ss->registered, ss->registry.count);
         sess->registered = false;
     }
     free(sess->identity);

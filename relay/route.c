@@ -13,6 +13,7 @@
 struct envelope_mail {
     uint64_t sender;  /* conn_id on the sending shard */
     uint64_t hash;    /* of `to` */
+    uint64_t read_ns; /* when the sender's shard read it: the route duration's start */
     char to[SIG_LEN];
     uint32_t to_off, to_len, id_off, id_len; /* raw JSON spans in text */
     uint32_t len;
@@ -44,7 +45,7 @@ static void reply_to(struct session_shard *ss, unsigned dest, uint64_t conn, con
     }
     struct reply_mail *r = mail_reserve_always(s, dest, ss->v1->mail_reply, sizeof *r + (size_t)len);
     if (!r) {
-        log_limited(&ss->log_lim, LOG_WARN, "shard %u: out of memory: a reply was lost", shard_id(s));
+        log_limited(&ss->log_lim, LOG_WARN, "reply_lost", "shard %u: out of memory: a reply was lost", shard_id(s));
         return;
     }
     r->conn = conn;
@@ -63,8 +64,8 @@ void route_on_reply(struct shard *s, int src, void *msg, size_t len) {
 /* The owner shard's part of an envelope: find the recipient, queue the
  * acceptEnvelop, answer the sender. */
 static void deliver_here(struct session_shard *ss, unsigned src, uint64_t sender, const char *to, uint64_t hash,
-                         const char *text, size_t len, uint32_t to_off, uint32_t to_len, uint32_t id_off,
-                         uint32_t id_len) {
+                         uint64_t read_ns, const char *text, size_t len, uint32_t to_off, uint32_t to_len,
+                         uint32_t id_off, uint32_t id_len) {
     struct session *r = registry_find(&ss->registry, to, hash);
     struct conn *rc = r ? conn_of_session(r) : NULL;
     const char *code = NULL;
@@ -84,6 +85,7 @@ static void deliver_here(struct session_shard *ss, unsigned src, uint64_t sender
                         id_len);
     } else {
         COUNT(&ss->stats, envelopes_delivered);
+        histogram_observe(&ss->route_time, &route_time_bounds, clock_ns() - read_ns);
         if (!id_len) return;
         n = reply_delivered(ss->scratch, ss->scratch_cap, text + id_off, id_len);
     }
@@ -93,12 +95,14 @@ static void deliver_here(struct session_shard *ss, unsigned src, uint64_t sender
 void route_on_envelope(struct shard *s, int src, void *msg, size_t len) {
     (void)len;
     struct envelope_mail *e = msg;
-    deliver_here(session_shard_of(s), (unsigned)src, e->sender, e->to, e->hash, e->text, e->len, e->to_off,
-                 e->to_len, e->id_off, e->id_len);
+    deliver_here(session_shard_of(s), (unsigned)src, e->sender, e->to, e->hash, e->read_ns, e->text, e->len,
+                 e->to_off, e->to_len, e->id_off, e->id_len);
 }
 
 /* Token bucket: --rate per second, bursts of twice that. */
 static bool rate_allows(const struct config *cfg, struct session *sess) {
+    /* --rate may have been changed by a reload: the bucket holds at most
+     * the new burst. */
     uint64_t rate = cfg->rate;
     uint64_t cap = rate * 2000; /* in thousandths of an envelope */
     uint64_t now = clock_mono_ms();
@@ -118,7 +122,7 @@ void route_envelope(struct conn *c, struct msg *m, char *text, size_t len) {
     struct session *sess = session_of(c);
     struct shard *s = conn_shard(c);
     uint32_t to_off = m->to.off, to_len = m->to.len, id_off = m->id.off, id_len = m->id.len;
-    if (!rate_allows(ss->v1->cfg, sess)) {
+    if (!rate_allows(shard_config(s), sess)) {
         COUNT(&ss->stats, rate_limited);
         session_send_error(c, "RATE_LIMITED", text, to_off, to_len, id_off, id_len);
         return;
@@ -134,7 +138,7 @@ void route_envelope(struct conn *c, struct msg *m, char *text, size_t len) {
     const char *to = text + to_off + 1;
     uint64_t hash = sig_hash(to);
     unsigned dest = owner_of(s, hash);
-    if (ss->v1->cfg->add_sender_key && msg_lacks_sender_key(m)) {
+    if (shard_config(s)->add_sender_key && msg_lacks_sender_key(m)) {
         /* The 2024 Simpatico client decrypts with the sender's key from the
          * envelope: it gets the key this sender registered with. */
         const char *pem = sess->identity + SIG_LEN + 1;
@@ -148,8 +152,9 @@ void route_envelope(struct conn *c, struct msg *m, char *text, size_t len) {
             if (id_len && id_off >= at) id_off += shift;
         }
     }
+    uint64_t read_ns = conn_read_ns(c);
     if (dest == shard_id(s)) {
-        deliver_here(ss, dest, conn_id(c), to, hash, text, len, to_off, to_len, id_off, id_len);
+        deliver_here(ss, dest, conn_id(c), to, hash, read_ns, text, len, to_off, to_len, id_off, id_len);
         return;
     }
     struct envelope_mail *e = mail_reserve(s, dest, ss->v1->mail_envelope, sizeof *e + len);
@@ -161,6 +166,7 @@ void route_envelope(struct conn *c, struct msg *m, char *text, size_t len) {
     }
     e->sender = conn_id(c);
     e->hash = hash;
+    e->read_ns = read_ns;
     memcpy(e->to, to, SIG_LEN);
     e->to_off = to_off;
     e->to_len = to_len;
@@ -174,7 +180,7 @@ static int invite4_json(struct session_shard *ss, const char *sig, uint64_t hash
     struct session *r = registry_find(&ss->registry, sig, hash);
     if (r && conn_is_open(conn_of_session(r)))
         return reply_invite4(ss->scratch, ss->scratch_cap, sig, r->identity + SIG_LEN + 1);
-    COUNT(&ss->stats, recipient_not_available);
+    COUNT(&ss->stats, lookups_not_available);
     return reply_invite4_error(ss->scratch, ss->scratch_cap, sig, "RECIPIENT_NOT_AVAILABLE");
 }
 
@@ -192,7 +198,7 @@ void route_lookup(struct conn *c, const struct msg *m, const char *text) {
     }
     struct lookup_mail *l = mail_reserve(s, dest, ss->v1->mail_lookup, sizeof *l);
     if (!l) {
-        COUNT(&ss->stats, recipient_backlogged);
+        COUNT(&ss->stats, lookups_backlogged);
         int n = reply_invite4_error(ss->scratch, ss->scratch_cap, sig, "RECIPIENT_BACKLOGGED");
         if (n > 0) conn_send_text(c, ss->scratch, (size_t)n);
         return;

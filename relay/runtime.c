@@ -1,5 +1,6 @@
 #include "runtime.h"
 #include "conn_impl.h"
+#include "io.h"
 #include "mailbox.h"
 #include "shard_impl.h"
 #include <stdio.h>
@@ -19,6 +20,36 @@ static void drop_move(void *msg) {
     conn_free(c);
 }
 
+/* A reload's settings, posted to one shard. */
+struct config_mail {
+    struct mail_item mail;
+    uint64_t generation;
+    struct config cfg;
+};
+
+static void on_config(struct shard *s, int src, void *msg, size_t len) {
+    (void)src;
+    (void)len;
+    struct config_mail *m = msg;
+    s->own_cfg = m->cfg;
+    counter_set(&s->gauges.config_generation, m->generation);
+    free(m);
+}
+
+static void drop_config(void *msg) { free(msg); }
+
+int runtime_reconfigure(struct runtime *rt, const struct config *cfg, uint64_t generation) {
+    for (unsigned i = 0; i < rt->nshards; i++) {
+        struct config_mail *m = malloc(sizeof *m);
+        if (!m) return -1;
+        m->mail.kind = (unsigned)rt->mail_config;
+        m->generation = generation;
+        m->cfg = *cfg;
+        mail_post(rt->shards[i], &m->mail);
+    }
+    return 0;
+}
+
 int runtime_init(struct runtime *rt, const struct config *cfg, const struct conn_handler *const *handlers,
                  const struct shard_hooks *hooks, char *err, size_t errlen) {
     memset(rt, 0, sizeof *rt);
@@ -27,13 +58,13 @@ int runtime_init(struct runtime *rt, const struct config *cfg, const struct conn
     for (size_t i = 0; handlers[i]; i++)
         if (handlers[i]->session_size > rt->session_size) rt->session_size = handlers[i]->session_size;
     rt->hooks = hooks;
-    rt->per_ip.max_per_ip = cfg->max_conns_per_ip;
     ip_key_seed();
     if (cfg->www) {
         if (static_root_init(&rt->www, cfg->www, err, errlen) != 0) return -1;
         rt->has_www = true;
     }
     mail_kind(rt, on_move, drop_move); /* MAIL_MOVE */
+    rt->mail_config = mail_kind(rt, on_config, drop_config);
     rt->nshards = cfg->threads;
     rt->shards = calloc(rt->nshards, sizeof *rt->shards);
     if (!rt->shards) {
@@ -100,4 +131,9 @@ const struct conn_handler *runtime_handler_for(const struct runtime *rt, const c
 }
 
 const struct stats *runtime_shard_stats(const struct runtime *rt, unsigned i) { return &rt->shards[i]->stats; }
+const struct gauges *runtime_shard_gauges(const struct runtime *rt, unsigned i) { return &rt->shards[i]->gauges; }
 struct shard *runtime_shard(const struct runtime *rt, unsigned i) { return rt->shards[i]; }
+const char *runtime_io_name(const struct runtime *rt) {
+    (void)rt;
+    return io_backend_name();
+}

@@ -16,6 +16,7 @@ struct shard;
 struct conn_handler;
 struct shard_hooks;
 struct stats;
+struct gauges;
 
 struct runtime {
     const struct config *cfg;
@@ -36,6 +37,7 @@ struct runtime {
     /* Posted once per shard when every shard has opened (or one failed). */
     sem_t all_open;
     _Atomic bool start_failed;
+    int mail_config;              /* the mail kind of runtime_reconfigure */
     struct ip_limit per_ip;
 };
 
@@ -52,7 +54,15 @@ int runtime_start(struct runtime *rt, char *err, size_t errlen);
 void runtime_stop(struct runtime *rt);
 void runtime_destroy(struct runtime *rt);
 
+/* From the main thread: every shard takes cfg (a reload's settings) as
+ * its own, between two loop iterations; each sets its config_generation
+ * gauge to generation once it has. */
+int runtime_reconfigure(struct runtime *rt, const struct config *cfg, uint64_t generation);
+
 const struct stats *runtime_shard_stats(const struct runtime *rt, unsigned i);
+const struct gauges *runtime_shard_gauges(const struct runtime *rt, unsigned i);
 struct shard *runtime_shard(const struct runtime *rt, unsigned i);
+/* The IO backend the shards run on ("io_uring"). */
+const char *runtime_io_name(const struct runtime *rt);
 
 #endif

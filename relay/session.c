@@ -25,6 +25,25 @@ static void send_pong(struct conn *c, const char *text, const struct msg *m) {
     if (n > 0) conn_send_text(c, ss->scratch, (size_t)n);
 }
 
+/* Fixed buckets: a proof costs about 2.5 ms, --register-timeout is 10 s by
+ * default; an envelope crosses a shard in microseconds when all is well. */
+#define MS(x) ((uint64_t)((x) * 1000000.0))
+const struct histogram_bounds registration_time_bounds = {
+    13, {MS(1), MS(2.5), MS(5), MS(10), MS(25), MS(50), MS(100), MS(250), MS(500), MS(1000), MS(2500), MS(5000),
+         MS(10000)}};
+const struct histogram_bounds route_time_bounds = {
+    14, {MS(0.01), MS(0.025), MS(0.05), MS(0.1), MS(0.25), MS(0.5), MS(1), MS(2.5), MS(5), MS(10), MS(25), MS(50),
+         MS(100), MS(250)}};
+
+static void count_received(struct session_stats *st, enum msg_handler h) {
+    switch (h) {
+    case MSG_PING: COUNT(st, received_ping); break;
+    case MSG_REGISTER3: COUNT(st, received_register3); break;
+    case MSG_DELIVER_ENVELOP: COUNT(st, received_deliver_envelop); break;
+    case MSG_INVITE3: COUNT(st, received_invite3); break;
+    }
+}
+
 static void on_message(struct conn *c, char *text, size_t len) {
     struct session_shard *ss = session_shard_of_conn(c);
     struct session *sess = session_of(c);
@@ -36,6 +55,7 @@ static void on_message(struct conn *c, char *text, size_t len) {
         session_send_error(c, msg_status_name(st), text, 0, 0, 0, 0);
         return;
     }
+    count_received(&ss->stats, m.handler);
     if (!reg_allows(&sess->reg, m.handler)) {
         /* One proof per connection: a second register3 is a bad message. */
         bool again = m.handler == MSG_REGISTER3;

@@ -8,6 +8,7 @@
 #define SESSION_H
 #include "conn.h"
 #include "counter.h"
+#include "histogram.h"
 #include "log.h"
 #include "reg_machine.h"
 #include "registry.h"
@@ -53,12 +54,19 @@ struct session {
     X(registrations_failed, "registrations UNVERIFIED: the proof or the SIG failed")              \
     X(registrations_busy, "registrations refused with BUSY")                                      \
     X(registration_timeouts, "registrations refused with TIMEOUT")                                \
-    X(recipient_not_available, "envelopes and look-ups for nobody: RECIPIENT_NOT_AVAILABLE")      \
+    X(recipient_not_available, "envelopes for nobody: RECIPIENT_NOT_AVAILABLE")                   \
     X(recipient_backlogged, "envelopes refused with RECIPIENT_BACKLOGGED")                        \
     X(rate_limited, "envelopes refused with RATE_LIMITED")                                        \
     X(from_mismatch, "envelopes refused with FROM_MISMATCH")                                      \
     X(envelopes_delivered, "envelopes queued for their recipient")                                \
     X(lookups, "invite3 look-ups")                                                                \
+    X(lookups_not_available, "invite3 look-ups for nobody: RECIPIENT_NOT_AVAILABLE")              \
+    X(lookups_backlogged, "invite3 look-ups refused with RECIPIENT_BACKLOGGED")                   \
+    X(registrations_registered, "registrations answered register4 VERIFIED by the SIG's owner shard") \
+    X(received_ping, "ping messages received")                                                    \
+    X(received_register3, "register3 messages received")                                          \
+    X(received_deliver_envelop, "deliverEnvelop messages received")                               \
+    X(received_invite3, "invite3 messages received")                                              \
     X(sig_in_use, "registrations refused with SIG_IN_USE")                                        \
     X(replaced, "connections replaced by a newer one with the same SIG")
 
@@ -78,8 +86,13 @@ struct session_shard {
     char *keyed;
     size_t keyed_cap;
     struct session_stats stats;
+    /* connect -> register4 VERIFIED; read -> queued for the recipient. */
+    struct histogram registration_time, route_time;
+    counter_t registered;   /* SIGs in the registry now */
     struct log_limiter log_lim;
 };
+
+extern const struct histogram_bounds registration_time_bounds, route_time_bounds;
 
 static inline struct session *session_of(struct conn *c) { return conn_session(c); }
 static inline struct session_shard *session_shard_of(struct shard *s) { return shard_app(s); }

@@ -31,6 +31,7 @@ static unsigned per_shard(unsigned most, unsigned least, unsigned shards) {
 unsigned shard_id(const struct shard *s) { return s->id; }
 unsigned shard_count(const struct shard *s) { return s->rt->nshards; }
 void *shard_app(const struct shard *s) { return s->app; }
+const struct config *shard_config(const struct shard *s) { return s->cfg; }
 bool shard_stopping(const struct shard *s) { return s->stopping; }
 
 static const char busy_response[] =
@@ -69,7 +70,8 @@ int shard_create(struct shard *s, struct runtime *rt, unsigned id, char *err, si
     memset(s, 0, sizeof *s);
     s->id = id;
     s->rt = rt;
-    s->cfg = rt->cfg;
+    s->own_cfg = *rt->cfg;
+    s->cfg = &s->own_cfg;
     s->listen_fd = open_listener(rt->cfg, err, errlen);
     if (s->listen_fd < 0) return -1;
     chunk_pool_init(&s->chunks, CHUNK_SIZE, per_shard(256, 32, rt->nshards));
@@ -178,7 +180,7 @@ static void on_accept(struct shard *s, const struct io_completion *ev) {
     if (ev->res < 0) {
         if (ev->res != -ECANCELED) {
             COUNT(&s->stats, accept_errors);
-            log_limited(&s->log_lim, LOG_WARN, "shard %u: accept failed: %s", s->id, strerror(-ev->res));
+            log_limited(&s->log_lim, LOG_WARN, "accept_failed", "shard %u: accept failed: %s", s->id, strerror(-ev->res));
         }
         return;
     }
@@ -192,26 +194,29 @@ static void on_accept(struct shard *s, const struct io_completion *ev) {
     if (before >= s->cfg->max_conns) {
         atomic_fetch_sub_explicit(&rt->conns, 1, memory_order_relaxed);
         COUNT(&s->stats, refused_max_conns);
-        log_limited(&s->log_lim, LOG_WARN, "refused a connection: --max-conns %u reached", s->cfg->max_conns);
+        log_limited(&s->log_lim, LOG_WARN, "conn_refused", "refused a connection: --max-conns %u reached", s->cfg->max_conns);
         refuse_busy(s, fd);
         return;
     }
     uint64_t key = 0;
     bool has_key = ip_key_of_peer(fd, &key) == 0;
     COUNT(&s->stats, syscalls);
-    int bucket = has_key && rt->per_ip.max_per_ip ? ip_limit_bucket(key) : -1;
-    if (!ip_limit_take(&rt->per_ip, bucket)) {
+    /* Counted whatever the limit, so that a reload that sets one finds
+     * the connections already open. */
+    int bucket = has_key ? ip_limit_bucket(key) : -1;
+    if (!ip_limit_take(&rt->per_ip, bucket, s->cfg->max_conns_per_ip)) {
         atomic_fetch_sub_explicit(&rt->conns, 1, memory_order_relaxed);
         COUNT(&s->stats, refused_per_ip);
-        log_limited(&s->log_lim, LOG_WARN, "refused a connection: --max-conns-per-ip %u reached",
-                    rt->per_ip.max_per_ip);
+        log_limited(&s->log_lim, LOG_WARN, "conn_refused", "refused a connection: --max-conns-per-ip %u reached",
+                    s->cfg->max_conns_per_ip);
         refuse_busy(s, fd);
         return;
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     COUNT(&s->stats, syscalls);
-    if (!conn_new(s, fd, bucket, key)) {
+    struct conn *c = conn_new(s, fd, bucket, key);
+    if (!c) {
         atomic_fetch_sub_explicit(&rt->conns, 1, memory_order_relaxed);
         ip_limit_give_back(&rt->per_ip, bucket);
         COUNT(&s->stats, out_of_memory);
@@ -219,6 +224,12 @@ static void on_accept(struct shard *s, const struct io_completion *ev) {
         return;
     }
     COUNT(&s->stats, accepted);
+    if (log_enabled(LOG_DEBUG)) {
+        char addr[64];
+        conn_peer_text(c, addr, sizeof addr);
+        log_msg(LOG_DEBUG, "conn_accepted", "accepted a connection conn=%llu addr=%s", (unsigned long long)c->serial,
+                addr);
+    }
 }
 
 static void on_recv(struct shard *s, const struct io_completion *ev) {
@@ -228,6 +239,10 @@ static void on_recv(struct shard *s, const struct io_completion *ev) {
         return;
     }
     if (ev->res > 0) {
+        counter_add(&s->stats.bytes_in, (uint64_t)ev->res);
+        /* One clock read per loop iteration: the messages of this batch
+         * were all read by then (the route duration's start). */
+        if (!s->read_ns) s->read_ns = clock_ns();
         if (c->phase != PHASE_DEAD) conn_on_recv(c, ev->data, (size_t)ev->res);
         io_buf_release(s->io, ev->buf_id);
     } else if (ev->res == 0) {
@@ -262,10 +277,19 @@ static void on_tick(struct shard *s) {
         s->accepting = true;
         io_accept(s->io, s->listen_fd);
     }
+    uint64_t by_phase[PHASE_DEAD + 1] = {0}, queued = 0;
     for (uint32_t i = 0; i < s->nslots; i++) {
         struct conn *c = s->slots[i];
-        if (c) conn_tick(c, now);
+        if (!c) continue;
+        conn_tick(c, now);
+        by_phase[c->phase]++;
+        queued += c->out.bytes;
     }
+    counter_set(&s->gauges.conns, s->live);
+    counter_set(&s->gauges.conns_http, by_phase[PHASE_HTTP]);
+    counter_set(&s->gauges.conns_websocket, by_phase[PHASE_WS]);
+    counter_set(&s->gauges.conns_closing, by_phase[PHASE_CLOSING] + by_phase[PHASE_DEAD]);
+    counter_set(&s->gauges.queued_bytes, queued);
     if (s->stopping && now >= s->stop_deadline_ms) {
         for (uint32_t i = 0; i < s->nslots; i++)
             if (s->slots[i]) conn_kill(s->slots[i]);
@@ -313,6 +337,7 @@ int shard_open(struct shard *s) {
 }
 
 int shard_iterate(struct shard *s) {
+    s->read_ns = 0;
     int rc = io_run(s->io, dispatch, s);
     if (rc < 0) return rc;
     mailbox_flush(s->mail);
@@ -326,6 +351,7 @@ int shard_iterate(struct shard *s) {
 
 static void *shard_main(void *arg) {
     struct shard *s = arg;
+    log_set_shard((int)s->id);
     s->start_error = shard_open(s);
     sem_post(&s->started);
     if (s->start_error) return NULL;
@@ -337,7 +363,7 @@ static void *shard_main(void *arg) {
     for (;;) {
         int rc = shard_iterate(s);
         if (rc < 0) {
-            log_error("shard %u: %s failed: %s", s->id, io_backend_name(), strerror(-rc));
+            log_error("io_failed", "shard %u: %s failed: %s", s->id, io_backend_name(), strerror(-rc));
             break;
         }
         if (s->stopping && s->live == 0 && atomic_load(&s->rt->in_transit) == 0) break;

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 struct shard;
+struct config;
 
 struct shard_hooks {
     /* On the shard's thread before it accepts: returns the shard's
@@ -22,6 +23,9 @@ struct shard_hooks {
 unsigned shard_id(const struct shard *s);
 unsigned shard_count(const struct shard *s);
 void *shard_app(const struct shard *s);
+/* The settings as this shard runs with them: its own copy, which a reload
+ * replaces between two messages. Read it on the shard's thread only. */
+const struct config *shard_config(const struct shard *s);
 /* The relay is shutting down: the shard accepts nothing new. */
 bool shard_stopping(const struct shard *s);
 

@@ -19,7 +19,11 @@ struct mailbox;
 struct shard {
     unsigned id;
     struct runtime *rt;
-    const struct config *cfg;
+    const struct config *cfg;   /* &own_cfg */
+    /* The shard's own copy of the settings: a reload replaces it with mail
+     * to the shard (runtime_reconfigure), so no other thread writes what
+     * the shard reads. */
+    struct config own_cfg;
     pthread_t thread;
     struct io *io;
     int listen_fd;
@@ -42,6 +46,9 @@ struct shard {
     bool stopping, accepting;
     uint64_t stop_deadline_ms, next_accept_retry_ms;
     struct stats stats;
+    struct gauges gauges;
+    uint64_t serials;       /* connections accepted here, for conn_serial */
+    uint64_t read_ns;       /* this iteration's first receive, 0: none yet */
     uint64_t io_calls_seen;
     struct log_limiter log_lim;
     sem_t started;

@@ -34,10 +34,26 @@
     X(moves, "connections moved to another shard")                                                \
     X(mail_full, "mail chunks kept back because a ring to another shard was full")               \
     X(mail_refused, "mail refused: bytes waiting to cross shards over --max-crossing")            \
-    X(files_sent, "static files served")
+    X(files_sent, "static files served")                                                          \
+    X(bytes_in, "bytes received from clients")                                                    \
+    X(bytes_out, "bytes sent to clients")
 
 struct stats {
     RUNTIME_STATS(COUNTER_FIELD)
+};
+
+/* What a shard holds now, set by its thread at every tick (a quarter of a
+ * second) and read by the metrics endpoint. */
+#define RUNTIME_GAUGES(X)                                                                         \
+    X(conns, "connections on the shard")                                                          \
+    X(conns_http, "connections reading their HTTP request")                                       \
+    X(conns_websocket, "open WebSocket connections")                                              \
+    X(conns_closing, "connections closing")                                                       \
+    X(queued_bytes, "bytes queued for clients, not yet sent")                                     \
+    X(config_generation, "the reload whose settings the shard runs with (0: the start's)")
+
+struct gauges {
+    RUNTIME_GAUGES(COUNTER_FIELD)
 };
 
 #endif

@@ -18,6 +18,7 @@ packages=(
   python3                # test clients
   python3-websockets
   python3-matplotlib     # make bench: the relay-vs-peer chart
+  python3-prometheus-client # tests: /metrics parsed with the reference parser
   nodejs                 # test clients (Node ws)
   chromium               # tests/browser: headless self-test and the two-tab chat
   nginx                  # tests/deploy: TLS in front of the relay, deploy/nginx/

@@ -70,11 +70,15 @@ class Relay:
     sanitizer report or a non-zero exit fails the test.
 
     threads: --threads; log_level: --log-level (at info the relay logs its
-    counters at exit, read by stop() into `totals`); drain_timeout:
-    --drain-timeout when given; nofile: RLIMIT_NOFILE for the relay alone.
+    counters at exit, read by stop() into `totals`; None: no flag, the level
+    comes from a config file or the default); drain_timeout:
+    --drain-timeout when given; nofile: RLIMIT_NOFILE for the relay alone;
+    metrics: --metrics-listen on a free port (`metrics_port`, `scrape()`);
+    env: variables added to the relay's environment.
     """
 
-    def __init__(self, *args, threads=2, log_level="warn", drain_timeout=None, nofile=None, port=None, wait=True):
+    def __init__(self, *args, threads=2, log_level="warn", drain_timeout=None, nofile=None, port=None, wait=True,
+                 metrics=False, env=None):
         if not os.path.exists(binary()):
             raise RuntimeError("relay binary %s does not exist (make build/reflector)" % binary())
         self.host, self.port = HOST, port or free_port()
@@ -84,14 +88,17 @@ class Relay:
         self.exit_code = None
         self._final_output = None
         self.log = tempfile.NamedTemporaryFile(prefix="reflector-", suffix=".log", delete=False)
+        self.metrics_port = free_port() if metrics else None
         cmd = [binary(), "--listen", f"{self.host}:{self.port}", "--threads", str(threads),
-               "--log-level", log_level, *self.args]
+               *(["--log-level", log_level] if log_level else []),
+               *(["--metrics-listen", f"{self.host}:{self.metrics_port}"] if metrics else []), *self.args]
 
         def limit():
             resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
 
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT,
-                                     preexec_fn=limit if nofile else None)
+                                     preexec_fn=limit if nofile else None,
+                                     env=dict(os.environ, **env) if env else None)
         self.pid = self.proc.pid
         self.started = time.monotonic()
         if wait:
@@ -141,6 +148,29 @@ class Relay:
 
     def sanitizer_report(self):
         return sanitizer_report(self.output())
+
+    # -- metrics and reloads ----------------------------------------------
+    def scrape(self):
+        """GET /metrics (needs metrics=True), parsed: tests.lib.metrics.Scrape."""
+        from .metrics import scrape
+        return scrape(self.host, self.metrics_port)
+
+    def reload(self, timeout=5.0):
+        """SIGHUP, then wait until the relay has logged the reload's outcome
+        (needs log level info for a reload that succeeds). Returns the
+        outcome's line."""
+        pattern = re.compile(r"reload (done|refused)")
+        before = len(self.log_lines(pattern))
+        self.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            lines = self.log_lines(pattern)
+            if len(lines) > before:
+                return lines[before]
+            if self.proc.poll() is not None:
+                raise AssertionError("relay exited on SIGHUP: " + self.output()[-2000:])
+            time.sleep(0.02)
+        raise AssertionError("no reload outcome logged within %.0f s: %s" % (timeout, self.output()[-2000:]))
 
     # -- /proc views of the running relay ---------------------------------
     def alive(self):

@@ -15,6 +15,7 @@ struct mail {
 static struct {
     const struct conn_handler *h;
     const struct shard_hooks *hooks;
+    const struct config *cfg;
     struct runtime rt;
     struct shard *shards;
     unsigned n;
@@ -44,6 +45,23 @@ struct conn *conn_by_id(struct shard *s, uint64_t id) {
 }
 bool conn_is_open(const struct conn *c) { return c->open; }
 uint64_t conn_addr_key(const struct conn *c) { return c->addr_key; }
+uint64_t conn_serial(const struct conn *c) { return c->id; }
+void conn_peer_text(const struct conn *c, char *out, size_t cap) {
+    snprintf(out, cap, "fake-%llx", (unsigned long long)c->addr_key);
+}
+static uint64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+uint64_t conn_accepted_ns(const struct conn *c) {
+    (void)c;
+    return now_ns();
+}
+uint64_t conn_read_ns(const struct conn *c) {
+    (void)c;
+    return now_ns();
+}
 
 static void record(struct conn *c, const void *text, size_t len) {
     if (c->nsent == FAKE_SENT) return;
@@ -82,6 +100,11 @@ void conn_move(struct conn *c, unsigned dest) {
 unsigned shard_id(const struct shard *s) { return s->id; }
 unsigned shard_count(const struct shard *s) { return s->n; }
 void *shard_app(const struct shard *s) { return s->app; }
+const struct config *shard_config(const struct shard *s) {
+    (void)s;
+    return F.cfg;
+}
+void fake_set_config(const struct config *cfg) { F.cfg = cfg; }
 bool shard_stopping(const struct shard *s) { return s->stopping; }
 
 /* --- mailbox.h --- */

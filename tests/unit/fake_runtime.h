@@ -48,6 +48,8 @@ void fake_close_all(void);
 /* Frees what is left: connections, mail, shard state. */
 void fake_stop(void);
 struct runtime *fake_rt(void);
+/* What shard_config() answers on every shard. */
+void fake_set_config(const struct config *cfg);
 struct shard *fake_shard(unsigned i);
 /* A connection on shard i whose WebSocket opens (handler->open). */
 struct conn *fake_open(unsigned shard, uint64_t addr_key);

@@ -28,6 +28,7 @@ static bool start(unsigned shards, const char *flag1, const char *value1) {
     int argc = flag1 ? 3 : 1;
     if (config_parse(&cfg, argc, argv) != CONFIG_OK || !vectors_load() || !vector_server_key(&key)) return false;
     fake_start(shards, &session_handler, &hooks);
+    fake_set_config(&cfg);
     char err[256];
     if (v1_init(&v1, &cfg, &key, fake_rt(), err, sizeof err) != 0) {
         fprintf(stderr, "  v1_init: %s\n", err);
