@@ -147,6 +147,7 @@ struct worker {
     unsigned live;     /* clients with a socket */
     unsigned registered; /* clients VERIFIED now */
     unsigned setting_up; /* clients between connect and VERIFIED */
+    uint64_t tls_handshakes, tls_resumed;
     struct tls_cfg *tls;
     struct client **pending; /* TLS connections with bytes inside mbedTLS */
     unsigned npending;

@@ -336,6 +336,8 @@ static void tls_step(struct worker *w, struct client *c) {
     char why[320];
     int r = tls_handshake(c->tls, w->tls, why, sizeof why);
     if (r == 0) {
+        w->tls_handshakes++;
+        if (c->tls->resumed) w->tls_resumed++;
         send_upgrade(w, c);
         return;
     }

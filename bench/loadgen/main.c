@@ -75,6 +75,14 @@ static int check_sources(const struct sources *s) {
 }
 
 static int run(struct opts *o) {
+    /* --json -: stdout carries the JSON alone; the table and notes go to
+     * stderr with everything else. */
+    FILE *json_stream = NULL;
+    if (o->json && strcmp(o->json, "-") == 0) {
+        fflush(stdout);
+        int fd = dup(STDOUT_FILENO);
+        if (fd < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0 || !(json_stream = fdopen(fd, "w"))) return 1;
+    }
     if (target_resolve(&o->target, o->connect_to) != 0) return 1;
     struct tls_trust trust;
     if (o->target.tls && tls_trust_init(&trust, &o->target, o->ca, o->insecure, o->tls_resume) != 0) return 1;
@@ -87,10 +95,6 @@ static int run(struct opts *o) {
     json_t *results = NULL;
     FILE *csv = NULL;
     unsigned conns = peak_conns(o), n = 0;
-    if (limits_files(conns) != 0) {
-        rc = 2;
-        goto out;
-    }
     char pem[1024];
     size_t pem_len;
     if (probe_server_key(o, tls, pem, sizeof pem, &pem_len) != 0) goto out;
@@ -103,9 +107,11 @@ static int run(struct opts *o) {
     } else if (is_loopback4(dst) && conns > PORTS_PER_SOURCE) {
         sources_loopback(&src, 1 + conns / PORTS_PER_SOURCE);
     }
+    /* Both limits of the load machine, said together. */
     char at[80];
     target_addr_text(dst, at, sizeof at);
-    if (limits_ports(conns, src.n, at) != 0) {
+    int files = limits_files(conns), ports = limits_ports(conns, src.n, at);
+    if (files != 0 || ports != 0) {
         rc = 2;
         goto out;
     }
@@ -167,12 +173,14 @@ static int run(struct opts *o) {
         n++;
     }
     report_table(res, n, o);
-    if (o->json && results_write(o->json, results) != 0) {
+    fflush(stdout);
+    if (o->json && (json_stream ? results_write_to(json_stream, results) : results_write(o->json, results)) != 0) {
         fprintf(stderr, "reflector-bench: cannot write %s\n", o->json);
         rc = 1;
     }
     if (rc == 0 && o->failif.n && failif_check(&o->failif, results)) rc = 3;
 out:
+    if (json_stream) fclose(json_stream);
     if (csv) fclose(csv);
     for (unsigned i = 0; i < n; i++) result_free(&res[i]);
     free(res);

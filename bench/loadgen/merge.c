@@ -172,7 +172,7 @@ static json_t *merge_parts(json_t **parts, unsigned n, const char *const *files,
     json_t *out = json_deep_copy(parts[0]);
     static const char *const sums[] = {"msgs_per_s", "registrations_per_s", "quiet_msgs_per_s", "rate"};
     static const char *const counts[] = {"clients", "envelopes_sent", "attempts", "churns", "setup_failed",
-                                         "error_count"};
+                                         "error_count", "tls_handshakes", "tls_resumed"};
     for (unsigned i = 0; i < sizeof sums / sizeof sums[0]; i++) sum_key(out, parts, n, sums[i], false);
     for (unsigned i = 0; i < sizeof counts / sizeof counts[0]; i++) sum_key(out, parts, n, counts[i], true);
     max_key(out, parts, n, "rss_kib");

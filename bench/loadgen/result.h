@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include <jansson.h>
 
@@ -27,6 +28,7 @@ struct result {
     uint64_t go_unix_ms;
     uint64_t sent, attempts;     /* envelopes sent; envelopes and registrations tried (error_rate) */
     uint64_t churns;
+    uint64_t tls_handshakes, tls_resumed;
     double bench_rss_go_kib, bench_rss_end_kib;
     double regs_per_s;
     double rss_per_conn_bytes;   /* idle: what the second half of the connections added, per connection */
@@ -51,6 +53,7 @@ void result_free(struct result *r);
 json_t *result_json(const struct result *r, const struct opts *o);
 /* Writes the array, one compact object per line ("-": stdout); 0 or -1. */
 int results_write(const char *path, json_t *results);
+int results_write_to(FILE *f, json_t *results);
 /* The parts, both ways, for merge. */
 json_t *json_num(double v); /* null for NAN */
 json_t *hist_json(const struct hist *h);

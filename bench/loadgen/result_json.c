@@ -131,6 +131,8 @@ json_t *result_json(const struct result *r, const struct opts *o) {
     json_object_set_new(j, "envelopes_sent", json_integer((json_int_t)r->sent));
     json_object_set_new(j, "attempts", json_integer((json_int_t)r->attempts));
     json_object_set_new(j, "churns", json_integer((json_int_t)r->churns));
+    json_object_set_new(j, "tls_handshakes", json_integer((json_int_t)r->tls_handshakes));
+    json_object_set_new(j, "tls_resumed", json_integer((json_int_t)r->tls_resumed));
     json_object_set_new(j, "setup_failed", json_integer((json_int_t)r->setup_failed));
     json_object_set_new(j, "measured", json_boolean(r->measured));
     json_object_set_new(j, "go_unix_ms", r->go_unix_ms ? json_integer((json_int_t)r->go_unix_ms) : json_null());
@@ -144,9 +146,7 @@ json_t *result_json(const struct result *r, const struct opts *o) {
     return j;
 }
 
-int results_write(const char *path, json_t *results) {
-    FILE *f = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
-    if (!f) return -1;
+int results_write_to(FILE *f, json_t *results) {
     int rc = 0;
     fputs("[\n", f);
     size_t i;
@@ -156,8 +156,15 @@ int results_write(const char *path, json_t *results) {
         fputs(i + 1 < json_array_size(results) ? ",\n" : "\n", f);
     }
     fputs("]\n", f);
-    if (f == stdout) return fflush(f) == 0 && rc == 0 ? 0 : -1;
-    return fclose(f) == 0 && rc == 0 ? 0 : -1;
+    return fflush(f) == 0 && !ferror(f) ? rc : -1;
+}
+
+int results_write(const char *path, json_t *results) {
+    if (strcmp(path, "-") == 0) return results_write_to(stdout, results);
+    FILE *f = fopen(path, "w");
+    if (!f) return -1;
+    int rc = results_write_to(f, results);
+    return fclose(f) == 0 ? rc : -1;
 }
 
 static double real_or_nan(json_t *v) { return json_is_number(v) ? json_number_value(v) : NAN; }

@@ -194,6 +194,8 @@ int run_scenario(const struct run_ctx *ctx, const struct scenario *sc, struct re
         r->sent += w[i].sent;
         r->attempts += w[i].sent + w[i].reg_started + (i < nclient ? w[i].verified + w[i].failed : 0);
         r->churns += w[i].churns;
+        r->tls_handshakes += w[i].tls_handshakes;
+        r->tls_resumed += w[i].tls_resumed;
         errs_merge(&r->errs, &w[i].errs);
         if (i < nclient) {
             r->verified += w[i].verified;

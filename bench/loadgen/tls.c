@@ -121,7 +121,13 @@ static bool cert_has_ip(const mbedtls_x509_crt *crt, const struct target *tg) {
 }
 
 int tls_handshake(struct tls_conn *t, struct tls_cfg *c, char *why, size_t cap) {
-    int ret = mbedtls_ssl_handshake(&t->ssl);
+    /* mbedtls_ssl_handshake's loop, watching for the server's certificate:
+     * a resumed handshake goes from ServerHello to ChangeCipherSpec. */
+    int ret = 0;
+    while (t->ssl.state != MBEDTLS_SSL_HANDSHAKE_OVER) {
+        if (t->ssl.state == MBEDTLS_SSL_SERVER_CERTIFICATE) t->full = true;
+        if ((ret = mbedtls_ssl_handshake_step(&t->ssl)) != 0) break;
+    }
     if (ret == 0) {
         const struct tls_trust *tr = c->trust;
         if (!tr->insecure && tr->target->host_is_ip) {
@@ -132,6 +138,7 @@ int tls_handshake(struct tls_conn *t, struct tls_cfg *c, char *why, size_t cap) 
                 return -1;
             }
         }
+        t->resumed = !t->full;
         if (tr->resume && !c->have_session && mbedtls_ssl_get_session(&t->ssl, &c->session) == 0)
             c->have_session = true;
         return 0;

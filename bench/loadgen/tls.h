@@ -38,6 +38,8 @@ struct tls_conn {
     mbedtls_ssl_context ssl;
     int fd;
     size_t write_pending; /* the length of a write mbedTLS has taken but not sent */
+    bool full;            /* the server sent its certificate: no resumption */
+    bool resumed;         /* the handshake resumed the worker's session */
 };
 
 /* ca: a PEM file, or NULL for the system's (SSL_CERT_FILE, else Debian's
