@@ -2,7 +2,6 @@
  * its key, runs the scenarios in order and reports them), or one of the
  * subcommands on results: merge, report. */
 #include <arpa/inet.h>
-#include <math.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -63,11 +62,11 @@ static int check_sources(const struct sources *s) {
         int rc = bind(fd, (const struct sockaddr *)&s->a[i], s->len);
         close(fd);
         if (rc != 0) {
-            char at[80];
-            target_addr_text((const struct sockaddr *)&s->a[i], at, sizeof at);
-            at[strcspn(at, "]")] = '\0';
-            fprintf(stderr, "reflector-bench: --sources: cannot bind %s: %m (not an address of this machine?)\n",
-                    at[0] == '[' ? at + 1 : strtok(at, ":"));
+            char ip[INET6_ADDRSTRLEN] = "?";
+            const void *a = s->a[i].ss_family == AF_INET6 ? (const void *)&((const struct sockaddr_in6 *)&s->a[i])->sin6_addr
+                                                          : (const void *)&((const struct sockaddr_in *)&s->a[i])->sin_addr;
+            inet_ntop(s->a[i].ss_family, a, ip, sizeof ip);
+            fprintf(stderr, "reflector-bench: --sources: cannot bind %s: %m (not an address of this machine?)\n", ip);
             return -1;
         }
     }
