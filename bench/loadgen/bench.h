@@ -50,6 +50,7 @@ struct opts {
     double setup_timeout_s;
     double connect_rate; /* new connections per second at most, all workers; 0: no limit */
     struct stages stages;
+    struct stages stages_given; /* before --shard took this process's part */
     double churn;        /* soak: pairs per second that close and connect again; < 0: the default */
     const char *json, *timeseries;
     const char *label;   /* --target: the name in the table and the JSON */

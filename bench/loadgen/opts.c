@@ -321,6 +321,7 @@ int opts_parse(struct opts *o, int argc, char **argv) {
     }
     o->clients_total = o->clients;
     o->rate_total = o->rate;
+    o->stages_given = o->stages;
     if (o->shard_n) apply_shard(o, keys_given);
     if (o->reg_pool == 0) o->reg_pool = 4 * o->reg_inflight;
     if (o->reg_pool < o->reg_inflight) return bad("reg-pool", "", "must be at least --reg-inflight");

@@ -54,7 +54,7 @@ static json_t *series_json(const struct series *s) {
 static json_t *settings_json(const struct opts *o) {
     char url[1400], stages[1024], started[32], cmd[4096] = "";
     target_url_text(&o->target, url, sizeof url);
-    stages_text(&o->stages, stages, sizeof stages);
+    stages_text(&o->stages_given, stages, sizeof stages);
     time_t now = time(NULL);
     strftime(started, sizeof started, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     size_t n = 0;

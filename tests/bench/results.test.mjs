@@ -112,12 +112,15 @@ test('--shard 1/2 and 2/2 side by side, merged: one run of all of it, within noi
   assert.equal(merged.clients, 40);
   assert.equal(merged.histogram.count, parts[0].histogram.count + parts[1].histogram.count);
   assert.equal(merged.envelopes_sent, parts[0].envelopes_sent + parts[1].envelopes_sent);
-  assert.ok(merged.p99_us >= Math.min(...parts.map((p) => p.p99_us)) && merged.p99_us <= Math.max(...parts.map((p) => p.p99_us)));
+  // The merged p99 lies between the shards' (to within a bucket: 1/128).
+  const p99s = parts.map((p) => p.p99_us);
+  assert.ok(merged.p99_us >= Math.min(...p99s) / 1.008 && merged.p99_us <= Math.max(...p99s) * 1.008,
+    `merged p99 ${merged.p99_us} us, shards ${p99s}`);
   assert.equal(merged.max_us, Math.max(...parts.map((p) => p.max_us)));
   assert.equal(merged.cpu_us_per_envelope, null);
   assert.deepEqual(merged.settings.merged_from.map((x) => x.shard), ['1/2', '2/2']);
   // Side by side on the wall clock: some second saw all 40 clients.
-  assert.equal(Math.max(...merged.series.rows.map((x) => x.conns)), 40);
+  assert.equal(Math.max(...merged.series.rows.map((x) => x.conns)), 40, JSON.stringify(merged.series.rows.map((x) => [x.t, x.conns])));
 
   // Within noise of the one-process run: the open loop delivers what is
   // asked (4000/s) to within 5 %, whoever sends it; latency on this shared
