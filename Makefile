@@ -28,7 +28,7 @@ RELAY_MAIN := relay/main.c
 RELAY_SRC  := $(filter-out $(RELAY_MAIN),$(sort $(wildcard relay/*.c)))
 # The protocol layer; test_session.c links it over a fake runtime
 # (tests/unit/fake_runtime.c) instead of the real one.
-SESSION_SRC := relay/session.c relay/registration.c relay/route.c relay/registry.c relay/crypto_pool.c
+SESSION_SRC := relay/session.c relay/registration.c relay/route.c relay/registry.c relay/crypto_pool.c relay/key_cache.c
 SESSION_TEST_SRC := tests/unit/main.c tests/unit/vectors.c tests/unit/fake_runtime.c tests/unit/test_session.c \
                     tests/unit/test_crypto_pool.c \
                     $(PROTO_SRC) $(SESSION_SRC) relay/config.c relay/log.c relay/clock.c

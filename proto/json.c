@@ -1,7 +1,11 @@
-/* Strict JSON on top of jsmn. jsmn (even in strict mode) accepts missing
- * or doubled separators, trailing commas, bad literals and numbers, and
- * stops at a NUL byte, so after tokenizing we walk the tokens in document
- * order and check every byte between and inside them against RFC 8259. */
+/* Strict JSON for protocol messages: one pass that makes jsmn's token
+ * layout (so fixtures can still use jsmn itself, json_tokenize) and checks
+ * every RFC 8259 rule as it goes: separators, literals, numbers, string
+ * escapes and raw bytes, nesting, trailing bytes, repeated keys. jsmn
+ * reads a byte at a time and checks none of these (even in strict mode it
+ * takes missing or doubled separators, bad literals and numbers, and stops
+ * at a NUL byte), so checking after it cost a second and third pass over
+ * every string; strings here are scanned 8 bytes at a time. */
 #define JSMN_STATIC
 #define JSMN_STRICT
 #include <jsmn.h>
@@ -134,6 +138,25 @@ static int subtree_end(const struct json_doc *doc, int idx) {
     return j;
 }
 
+void json_find_all(const struct json_doc *doc, const char *const *names, const uint8_t *lens, int n, int *out) {
+    for (int k = 0; k < n; k++) out[k] = -1;
+    if (doc->ntok < 1 || doc->tok[0].type != JSMN_OBJECT) return;
+    int i = 1;
+    for (int k = 0; k < doc->tok[0].size && i + 1 < doc->ntok; k++) {
+        size_t klen;
+        const char *key = tok_text(doc, i, &klen);
+        for (int j = 0; j < n; j++) {
+            bool same = doc->escaped[i] ? json_string_decodes_to(key, klen, names[j], lens[j])
+                                        : klen == lens[j] && memcmp(key, names[j], klen) == 0;
+            if (same) {
+                out[j] = i + 1;
+                break;
+            }
+        }
+        i = subtree_end(doc, i + 1);
+    }
+}
+
 int json_find(const struct json_doc *doc, const char *key) {
     if (doc->ntok < 1 || doc->tok[0].type != JSMN_OBJECT) return -1;
     int i = 1;
@@ -144,93 +167,137 @@ int json_find(const struct json_doc *doc, const char *key) {
     return -1;
 }
 
-/* ---- grammar walk */
+/* ---- the scanner: tokens and every RFC 8259 rule in one pass */
 
-struct walk {
-    const struct json_doc *doc;
-    int next;   /* next token to visit */
-    size_t pos; /* bytes before pos are checked */
-    int keys[JSON_MAX_TOKENS]; /* keys of the objects being walked, for duplicates */
+struct scan {
+    const char *s;
+    size_t n, i;
+    struct json_doc *doc;
+    int keys[JSON_MAX_TOKENS]; /* keys of the objects being read, for duplicates */
     int nkeys;
 };
 
-static bool walk_value(struct walk *w);
+static bool scan_value(struct scan *sc);
 
-static void skip_ws(struct walk *w) {
-    const char *s = w->doc->text;
-    while (w->pos < w->doc->len &&
-           (s[w->pos] == ' ' || s[w->pos] == '\t' || s[w->pos] == '\n' || s[w->pos] == '\r'))
-        w->pos++;
+static void scan_ws(struct scan *sc) {
+    while (sc->i < sc->n) {
+        char c = sc->s[sc->i];
+        if (c != ' ' && c != '\t' && c != '\n' && c != '\r') break;
+        sc->i++;
+    }
 }
 
-static bool expect(struct walk *w, char c) {
-    skip_ws(w);
-    if (w->pos >= w->doc->len || w->doc->text[w->pos] != c) return false;
-    w->pos++;
-    return true;
+static int new_token(struct scan *sc, jsmntype_t type, size_t start) {
+    struct json_doc *doc = sc->doc;
+    if (doc->ntok == JSON_MAX_TOKENS) return -1;
+    int idx = doc->ntok++;
+    doc->tok[idx] = (jsmntok_t){.type = type, .start = (int)start, .end = -1, .size = 0};
+    return idx;
 }
 
-static bool key_is_repeated(const struct walk *w, int first, int key) {
-    size_t klen, olen;
-    const char *k = tok_text(w->doc, key, &klen);
-    for (int i = first; i < w->nkeys; i++) {
-        const char *o = tok_text(w->doc, w->keys[i], &olen);
-        if (json_string_equal(k, klen, o, olen)) return true;
+/* A string at sc->i (its opening quote); its token holds the contents. */
+static int scan_string(struct scan *sc) {
+    size_t start = sc->i + 1;
+    bool escaped;
+    size_t len = json_string_scan(sc->s + start, sc->n - start, &escaped);
+    if (len == JSON_SCAN_BAD) return -1;
+    int idx = new_token(sc, JSMN_STRING, start);
+    if (idx < 0) return -1;
+    sc->doc->tok[idx].end = (int)(start + len);
+    sc->doc->escaped[idx] = escaped;
+    sc->i = start + len + 1;
+    return idx;
+}
+
+static bool key_is_repeated(const struct scan *sc, int first, int key) {
+    const jsmntok_t *k = &sc->doc->tok[key];
+    size_t klen = (size_t)(k->end - k->start);
+    for (int j = first; j < sc->nkeys; j++) {
+        const jsmntok_t *o = &sc->doc->tok[sc->keys[j]];
+        size_t olen = (size_t)(o->end - o->start);
+        bool same = !sc->doc->escaped[key] && !sc->doc->escaped[sc->keys[j]]
+                        ? klen == olen && memcmp(sc->s + k->start, sc->s + o->start, klen) == 0
+                        : json_string_equal(sc->s + k->start, klen, sc->s + o->start, olen);
+        if (same) return true;
     }
     return false;
 }
 
-static bool walk_object(struct walk *w, const jsmntok_t *t) {
-    int first = w->nkeys;
-    for (int k = 0; k < t->size; k++) {
-        if (k > 0 && !expect(w, ',')) return false;
-        int key = w->next;
-        if (!json_is_string(w->doc, key) || !walk_value(w)) return false;
-        if (key_is_repeated(w, first, key)) return false;
-        w->keys[w->nkeys++] = key; /* fits: every key is a distinct token */
-        if (!expect(w, ':') || !walk_value(w)) return false;
+static bool scan_object(struct scan *sc, int idx) {
+    int first = sc->nkeys;
+    sc->i++;
+    scan_ws(sc);
+    if (sc->i < sc->n && sc->s[sc->i] == '}') {
+        sc->i++;
+        return true;
     }
-    w->nkeys = first;
-    return expect(w, '}');
-}
-
-static bool walk_array(struct walk *w, const jsmntok_t *t) {
-    for (int k = 0; k < t->size; k++) {
-        if (k > 0 && !expect(w, ',')) return false;
-        if (!walk_value(w)) return false;
+    for (;;) {
+        if (sc->i >= sc->n || sc->s[sc->i] != '"') return false;
+        int key = scan_string(sc);
+        if (key < 0 || key_is_repeated(sc, first, key)) return false;
+        sc->doc->tok[key].size = 1; /* as jsmn: a key has its value */
+        sc->keys[sc->nkeys++] = key; /* fits: every key is a distinct token */
+        scan_ws(sc);
+        if (sc->i >= sc->n || sc->s[sc->i++] != ':') return false;
+        if (!scan_value(sc)) return false;
+        sc->doc->tok[idx].size++;
+        scan_ws(sc);
+        if (sc->i >= sc->n) return false;
+        char c = sc->s[sc->i++];
+        if (c == '}') break;
+        if (c != ',') return false;
+        scan_ws(sc);
     }
-    return expect(w, ']');
-}
-
-/* Checks token w->next, which must begin at w->pos after whitespace, and
- * everything it contains; leaves w->pos just past it. */
-static bool walk_value(struct walk *w) {
-    const struct json_doc *doc = w->doc;
-    if (w->next >= doc->ntok) return false;
-    int idx = w->next++;
-    const jsmntok_t *t = &doc->tok[idx];
-    size_t off, len;
-    skip_ws(w);
-    json_raw(doc, idx, &off, &len);
-    if (off != w->pos) return false;
-    switch (t->type) {
-    case JSMN_STRING:
-        if (!json_string_valid(doc->text + off + 1, len - 2)) return false;
-        break;
-    case JSMN_PRIMITIVE:
-        if (!primitive_valid(doc->text + off, len)) return false;
-        break;
-    case JSMN_OBJECT:
-    case JSMN_ARRAY:
-        w->pos = off + 1;
-        if (!(t->type == JSMN_OBJECT ? walk_object(w, t) : walk_array(w, t))) return false;
-        /* The closing bracket must be the one jsmn matched. */
-        return w->pos == off + len;
-    default:
-        return false;
-    }
-    w->pos = off + len;
+    sc->nkeys = first;
     return true;
+}
+
+static bool scan_array(struct scan *sc, int idx) {
+    sc->i++;
+    scan_ws(sc);
+    if (sc->i < sc->n && sc->s[sc->i] == ']') {
+        sc->i++;
+        return true;
+    }
+    for (;;) {
+        if (!scan_value(sc)) return false;
+        sc->doc->tok[idx].size++;
+        scan_ws(sc);
+        if (sc->i >= sc->n) return false;
+        char c = sc->s[sc->i++];
+        if (c == ']') return true;
+        if (c != ',') return false;
+    }
+}
+
+/* A literal or number runs to the next separator or whitespace. */
+static bool scan_primitive(struct scan *sc) {
+    size_t start = sc->i;
+    while (sc->i < sc->n) {
+        char c = sc->s[sc->i];
+        if (c == ',' || c == '}' || c == ']' || c == ' ' || c == '\t' || c == '\n' || c == '\r') break;
+        sc->i++;
+    }
+    if (!primitive_valid(sc->s + start, sc->i - start)) return false;
+    int idx = new_token(sc, JSMN_PRIMITIVE, start);
+    if (idx < 0) return false;
+    sc->doc->tok[idx].end = (int)sc->i;
+    return true;
+}
+
+/* One value at sc->i after whitespace; leaves sc->i just past it. */
+static bool scan_value(struct scan *sc) {
+    scan_ws(sc);
+    if (sc->i >= sc->n) return false;
+    char c = sc->s[sc->i];
+    if (c == '"') return scan_string(sc) >= 0;
+    if (c == '{' || c == '[') {
+        int idx = new_token(sc, c == '{' ? JSMN_OBJECT : JSMN_ARRAY, sc->i);
+        if (idx < 0 || !(c == '{' ? scan_object(sc, idx) : scan_array(sc, idx))) return false;
+        sc->doc->tok[idx].end = (int)sc->i;
+        return true;
+    }
+    return scan_primitive(sc);
 }
 
 int json_tokenize(const char *text, size_t len, jsmntok_t *tok, unsigned ntok) {
@@ -243,14 +310,12 @@ int json_parse_object(struct json_doc *doc, const char *text, size_t len) {
     doc->text = text;
     doc->len = len;
     doc->ntok = 0;
-    if (len == 0 || len > INT_MAX) return -1; /* jsmn keeps offsets in int */
-    int n = json_tokenize(text, len, doc->tok, JSON_MAX_TOKENS);
-    if (n < 1 || doc->tok[0].type != JSMN_OBJECT) return -1;
-    doc->ntok = n;
-    struct walk w = {.doc = doc};
-    if (!walk_value(&w)) goto bad;
-    skip_ws(&w);
-    if (w.pos != len || w.next != n) goto bad;
+    if (len == 0 || len > INT_MAX) return -1; /* tokens keep offsets in int */
+    struct scan sc = {.s = text, .n = len, .doc = doc};
+    scan_ws(&sc);
+    if (sc.i >= len || text[sc.i] != '{' || !scan_value(&sc)) goto bad;
+    scan_ws(&sc);
+    if (sc.i != len) goto bad;
     return 0;
 bad:
     doc->ntok = 0;

@@ -1,6 +1,6 @@
-/* Strict JSON (RFC 8259) for protocol messages: jsmn finds the tokens,
- * json.c re-checks the grammar jsmn lets through (separators, literals,
- * numbers, escapes, trailing bytes, duplicate keys). No allocation. */
+/* Strict JSON (RFC 8259) for protocol messages: tokens in jsmn's layout,
+ * made and checked in one pass (separators, literals, numbers, escapes,
+ * trailing bytes, duplicate keys). No allocation. */
 #ifndef PROTO_JSON_H
 #define PROTO_JSON_H
 
@@ -22,6 +22,7 @@ struct json_doc {
     const char *text;
     size_t len;
     jsmntok_t tok[JSON_MAX_TOKENS];
+    bool escaped[JSON_MAX_TOKENS]; /* a string token with escapes */
     int ntok;
 };
 
@@ -35,6 +36,10 @@ int json_parse_object(struct json_doc *doc, const char *text, size_t len);
 /* Index of the value token of top-level key `key`, or -1. Keys compare by
  * their decoded value, so "h\u0061ndler" is the key "handler". */
 int json_find(const struct json_doc *doc, const char *key);
+
+/* json_find for several keys in one pass over the top level: out[i] is
+ * the value token of names[i] (of length lens[i]), or -1. */
+void json_find_all(const struct json_doc *doc, const char *const *names, const uint8_t *lens, int n, int *out);
 
 bool json_is_string(const struct json_doc *doc, int idx);
 bool json_is_number(const struct json_doc *doc, int idx);

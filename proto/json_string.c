@@ -1,6 +1,7 @@
 /* JSON string contents (the bytes between the quotes): one decoder shared
  * by validation, comparison and unescaping, so the three can never
  * disagree about what a string means. */
+#include <stdint.h>
 #include <string.h>
 
 #include "hex.h"
@@ -103,6 +104,41 @@ static int str_next(struct str_reader *r) {
     case 't': return '\t';
     case 'u': return decode_u_escape(r);
     default: return STR_BAD;
+    }
+}
+
+/* Bytes of a word that are '"', '\\' or below 0x20 have their top bit set
+ * in the result (the classic has-zero-byte trick on 8 bytes at once). */
+static inline uint64_t special_bytes(uint64_t w) {
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t q = w ^ (ones * '"'), b = w ^ (ones * '\\');
+    return ((q - ones) & ~q & highs) | ((b - ones) & ~b & highs) | ((w - ones * 0x20) & ~w & highs);
+}
+
+size_t json_string_scan(const char *p, size_t n, bool *escaped) {
+    size_t i = 0;
+    *escaped = false;
+    for (;;) {
+        /* Runs of plain bytes, 8 at a time: a hex box or a SIG is one run. */
+        while (i + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, p + i, 8);
+            if (special_bytes(w)) break;
+            i += 8;
+        }
+        for (; i < n; i++) {
+            unsigned char c = (unsigned char)p[i];
+            if (c == '"') return i;
+            if (c < 0x20) return JSON_SCAN_BAD;
+            if (c == '\\') break;
+        }
+        if (i >= n) return JSON_SCAN_BAD;
+        /* One escape, \uXXXX pairs joined; the decoder says where it ends. */
+        struct str_reader r;
+        str_reader_init(&r, p + i, n - i);
+        if (str_next(&r) == STR_BAD) return JSON_SCAN_BAD;
+        i += r.pos;
+        *escaped = true;
     }
 }
 

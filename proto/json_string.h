@@ -9,6 +9,12 @@
 /* Every escape decodes (surrogates paired) and no raw byte is below 0x20. */
 bool json_string_valid(const char *raw, size_t len);
 
+/* From just after an opening quote: the length of the string's contents
+ * (the index of its closing quote), checking escapes and raw bytes in the
+ * same pass, or JSON_SCAN_BAD. *escaped tells whether it had escapes. */
+#define JSON_SCAN_BAD ((size_t)-1)
+size_t json_string_scan(const char *p, size_t n, bool *escaped);
+
 /* Two raw contents decode to the same bytes. */
 bool json_string_equal(const char *a, size_t alen, const char *b, size_t blen);
 

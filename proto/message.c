@@ -53,10 +53,21 @@ static bool field_is_box(const struct json_doc *doc, int idx) {
     return len > 0 && hex_valid(s, len);
 }
 
-static enum msg_status parse_deliver(struct msg *m) {
+/* Every field any handler reads, found in one pass over the keys. */
+#define FIELDS(X)                                                                                   \
+    X(F_HANDLER, "handler") X(F_T, "t") X(F_FROM, "from") X(F_TO, "to") X(F_BOX, "box") X(F_ID, "id")  \
+    X(F_FROM_PEM, "fromPublicKeyPem") X(F_PUBLIC_KEY_SIG, "publicKeySig") X(F_CLEAR_TEXT, "clearText")  \
+    X(F_CYPHER_TEXT, "cypherText") X(F_PUBLIC_KEY, "publicKey")
+#define AS_ENUM(id, name) id,
+#define AS_NAME(id, name) name,
+#define AS_LEN(id, name) sizeof name - 1,
+enum field { FIELDS(AS_ENUM) NFIELDS };
+static const char *const field_names[NFIELDS] = {FIELDS(AS_NAME)};
+static const uint8_t field_lens[NFIELDS] = {FIELDS(AS_LEN)};
+
+static enum msg_status parse_deliver(struct msg *m, const int *f) {
     const struct json_doc *doc = &m->doc;
-    int from = json_find(doc, "from"), to = json_find(doc, "to"), box = json_find(doc, "box");
-    int id = json_find(doc, "id"), pem = json_find(doc, "fromPublicKeyPem");
+    int from = f[F_FROM], to = f[F_TO], box = f[F_BOX], id = f[F_ID], pem = f[F_FROM_PEM];
     bool id_ok = id < 0 || json_is_string(doc, id) || json_is_number(doc, id);
     /* The error reply echoes id and to, so keep them even when another
      * field spoils the envelope. */
@@ -71,19 +82,19 @@ static enum msg_status parse_deliver(struct msg *m) {
     return MSG_OK;
 }
 
-static enum msg_status parse_invite(struct msg *m) {
-    int sig = json_find(&m->doc, "publicKeySig");
+static enum msg_status parse_invite(struct msg *m, const int *f) {
+    int sig = f[F_PUBLIC_KEY_SIG];
     if (!field_is_sig(&m->doc, sig)) return MSG_BAD_ENVELOPE;
     m->public_key_sig = span_of(&m->doc, sig);
     return MSG_OK;
 }
 
-static void parse_register(struct msg *m) {
+static void parse_register(struct msg *m, const int *f) {
     const struct json_doc *doc = &m->doc;
-    m->clear_text = span_of(doc, json_find(doc, "clearText"));
-    m->cypher_text = span_of(doc, json_find(doc, "cypherText"));
-    m->reg_sig = span_of(doc, json_find(doc, "publicKeySig"));
-    m->public_key = span_of(doc, json_find(doc, "publicKey"));
+    m->clear_text = span_of(doc, f[F_CLEAR_TEXT]);
+    m->cypher_text = span_of(doc, f[F_CYPHER_TEXT]);
+    m->reg_sig = span_of(doc, f[F_PUBLIC_KEY_SIG]);
+    m->public_key = span_of(doc, f[F_PUBLIC_KEY]);
 }
 
 static void clear_spans(struct msg *m) {
@@ -95,7 +106,9 @@ static void clear_spans(struct msg *m) {
 enum msg_status msg_parse(struct msg *m, const char *text, size_t len) {
     clear_spans(m);
     if (json_parse_object(&m->doc, text, len) != 0) return MSG_BAD_JSON;
-    int h = json_find(&m->doc, "handler");
+    int f[NFIELDS];
+    json_find_all(&m->doc, field_names, field_lens, NFIELDS, f);
+    int h = f[F_HANDLER];
     if (!json_is_string(&m->doc, h)) return MSG_UNKNOWN_HANDLER;
     unsigned i = 0, n = sizeof handler_names / sizeof *handler_names;
     while (i < n && !json_string_equals(&m->doc, h, handler_names[i])) i++;
@@ -104,15 +117,15 @@ enum msg_status msg_parse(struct msg *m, const char *text, size_t len) {
     m->handler_raw = span_of(&m->doc, h);
     switch (m->handler) {
     case MSG_PING:
-        m->t = span_of(&m->doc, json_find(&m->doc, "t"));
+        m->t = span_of(&m->doc, f[F_T]);
         return MSG_OK;
     case MSG_REGISTER3:
-        parse_register(m);
+        parse_register(m, f);
         return MSG_OK;
     case MSG_DELIVER_ENVELOP:
-        return parse_deliver(m);
+        return parse_deliver(m, f);
     case MSG_INVITE3:
-        return parse_invite(m);
+        return parse_invite(m, f);
     }
     return MSG_UNKNOWN_HANDLER;
 }

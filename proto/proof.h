@@ -6,6 +6,7 @@
 #ifndef PROTO_PROOF_H
 #define PROTO_PROOF_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <mbedtls/bignum.h>
@@ -44,6 +45,22 @@ void proof_ctx_free(struct proof_ctx *ctx);
  * (so also on SIG_MISMATCH and later failures), "" before that. */
 enum reg_code proof_verify(struct proof_ctx *ctx, uint64_t t1_issued, const struct register3 *r,
                            char sig_out[SIG_LEN + 1]);
+
+/* Where the AES key of a key pair seen before may be kept: a tab that
+ * reconnects keeps its key pair, so its ECDH result is the same every time.
+ * lookup fills key and returns true when it has the SIG's; store is called
+ * once a proof holds, with the key the ECDH gave. Both may be called from
+ * several threads at once. */
+struct proof_key_store {
+    bool (*lookup)(void *ctx, const char sig[SIG_LEN], uint8_t key[PROOF_KEY_LEN]);
+    void (*store)(void *ctx, const char sig[SIG_LEN], const uint8_t key[PROOF_KEY_LEN]);
+    void *ctx;
+};
+
+/* proof_verify, taking the AES key from keys when it has it (every other
+ * check is made all the same) and giving it the key of a proof that holds. */
+enum reg_code proof_verify_keyed(struct proof_ctx *ctx, uint64_t t1_issued, const struct register3 *r,
+                                 char sig_out[SIG_LEN + 1], const struct proof_key_store *keys);
 
 /* The AES key both ends derive: the first 32 bytes of the 66-byte
  * big-endian x-coordinate of ECDH(server private key, client). 0 or -1. */

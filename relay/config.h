@@ -36,6 +36,8 @@ struct config {
     unsigned max_registrations_per_ip;  /* proofs queued or computing per client address; 0: none */
     unsigned registration_rate_per_ip;  /* proofs per second per client address, burst 2x; 0: none */
     size_t max_crossing;        /* bytes waiting to cross from one shard to the others */
+    unsigned key_cache;         /* AES keys of registered key pairs kept, so reconnects cost no ECDH */
+    unsigned proof_deadline_ms; /* a proof waiting this long is computed at normal priority */
     int log_level;
 };
 

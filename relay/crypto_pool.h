@@ -8,7 +8,13 @@
  * queue holds --max-pending-registrations jobs, when its address has
  * --max-registrations-per-ip in flight, or when its address is over
  * --registrations-per-ip-rate. A job whose client has gone is dropped
- * before its ECDH.
+ * before its ECDH. A key pair that registered before (a tab reconnecting)
+ * costs no ECDH: its AES key is kept (key_cache.h).
+ *
+ * Priority: the threads run at nice 10, so a registration storm yields to
+ * the shards' routing; one more thread at normal priority takes only jobs
+ * that have waited deadline_ms, so a storm or a busy host can slow proofs
+ * but never starve them.
  *
  * The pool never knows who waits: a finished job goes to the `done`
  * callback given at start (the libuv after-work shape). */
@@ -27,6 +33,8 @@ struct shard;
 struct crypto_job {
     struct mail_item mail;   /* how the result travels back */
     struct crypto_job *next; /* in its address's queue */
+    struct crypto_job *older, *newer; /* all queued jobs, in the order they came */
+    uint64_t queued_ms;
     struct shard *origin;
     uint64_t conn_id;
     uint64_t addr_key;
@@ -43,6 +51,8 @@ struct crypto_pool_settings {
     unsigned max_pending;       /* queued, all addresses */
     unsigned max_per_address;   /* queued or computing, one address; 0: no limit */
     unsigned rate_per_address;  /* per second, bursts of twice that; 0: no limit */
+    unsigned key_cache;         /* AES keys of registered key pairs kept; 0: none */
+    unsigned deadline_ms;       /* a job waiting this long goes to the thread at normal priority */
 };
 
 enum crypto_admit { CRYPTO_QUEUED, CRYPTO_FULL, CRYPTO_ADDRESS_BUSY, CRYPTO_ADDRESS_RATE };
@@ -60,5 +70,9 @@ void crypto_pool_cancel(struct crypto_job *job);
 /* Jobs queued now, and jobs dropped for a gone client so far. */
 unsigned crypto_pool_queued(const struct crypto_pool *pool);
 uint64_t crypto_pool_dropped(const struct crypto_pool *pool);
+/* Proofs the deadline thread computed (they waited deadline_ms). */
+uint64_t crypto_pool_late(const struct crypto_pool *pool);
+/* Proofs whose AES key came from the key cache, and those that needed the ECDH. */
+void crypto_pool_key_counts(struct crypto_pool *pool, uint64_t *hits, uint64_t *misses);
 
 #endif

@@ -158,14 +158,16 @@ static void close_open(struct mail_out *o) {
 
 static void *reserve(struct shard *s, unsigned dest, unsigned kind, size_t len, bool bounded) {
     struct mailbox *mb = s->mail;
-    if (bounded && atomic_load_explicit(&mb->shared->crossing, memory_order_relaxed) >= mb->max_crossing) {
-        COUNT(mb->stats, mail_refused);
-        return NULL;
-    }
     struct mail_out *o = &mb->out[dest];
     size_t need = sizeof(struct mail_head) + ALIGN8(len);
     if (o->open && o->open->cap - o->open->end < need) close_open(o);
     if (!o->open) {
+        /* The bound is read when a chunk opens, not per message: the word
+         * is written by every shard that reads our mail. */
+        if (bounded && atomic_load_explicit(&mb->shared->crossing, memory_order_relaxed) >= mb->max_crossing) {
+            COUNT(mb->stats, mail_refused);
+            return NULL;
+        }
         o->open = open_chunk(mb, sizeof(struct chunk_head) + need);
         if (!o->open) return NULL;
     }

@@ -49,8 +49,12 @@ static void log_totals(const struct runtime *rt, const struct v1 *v1) {
 #undef RUNTIME
 #undef SESSION
 #undef SUM
-    uint64_t dropped = crypto_pool_dropped(v1->pool);
+    uint64_t dropped = crypto_pool_dropped(v1->pool), hits, misses;
+    crypto_pool_key_counts(v1->pool, &hits, &misses);
     if (dropped) n += snprintf(line + n, sizeof line - (size_t)n, " registrations_dropped=%llu", (unsigned long long)dropped);
+    if (hits) n += snprintf(line + n, sizeof line - (size_t)n, " key_cache_hits=%llu", (unsigned long long)hits);
+    uint64_t late = crypto_pool_late(v1->pool);
+    if (late) n += snprintf(line + n, sizeof line - (size_t)n, " proofs_late=%llu", (unsigned long long)late);
     log_info("totals:%s", n ? line : " none");
 }
 

@@ -128,6 +128,8 @@ int v1_init(struct v1 *v1, const struct config *cfg, const struct server_key *ke
         .max_pending = cfg->max_pending_registrations,
         .max_per_address = cfg->max_registrations_per_ip,
         .rate_per_address = cfg->registration_rate_per_ip,
+        .key_cache = cfg->key_cache,
+        .deadline_ms = cfg->proof_deadline_ms,
     };
     v1->pool = crypto_pool_start(&pool, key, registration_done, err, errlen);
     return v1->pool ? 0 : -1;

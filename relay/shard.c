@@ -13,13 +13,20 @@
 #include <unistd.h>
 
 #define TICK_MS 250
-#define RECV_BUFFERS 1024
 #define RECV_BUFFER_SIZE 4096
 /* Output chunks: one holds a whole frame of the default --max-message
- * (4096) with room to spare, and many small frames; a shard keeps at most
- * CHUNKS_KEPT free ones for reuse (2 MiB). */
+ * (4096) with room to spare, and many small frames. */
 #define CHUNK_SIZE 8192
-#define CHUNKS_KEPT 256
+
+/* What a shard keeps whether or not it is busy: receive buffers (up to 1024,
+ * 4 MiB) and free output chunks (up to 256, 2 MiB). With many shards each
+ * has fewer connections to serve, so the budget is shared: 2 shards keep
+ * the most, 64 about 0.5 + 0.25 MiB each. */
+static unsigned per_shard(unsigned most, unsigned least, unsigned shards) {
+    unsigned n = most;
+    while (n > least && n * shards > most * 2) n /= 2;
+    return n;
+}
 
 unsigned shard_id(const struct shard *s) { return s->id; }
 unsigned shard_count(const struct shard *s) { return s->rt->nshards; }
@@ -65,7 +72,7 @@ int shard_create(struct shard *s, struct runtime *rt, unsigned id, char *err, si
     s->cfg = rt->cfg;
     s->listen_fd = open_listener(rt->cfg, err, errlen);
     if (s->listen_fd < 0) return -1;
-    chunk_pool_init(&s->chunks, CHUNK_SIZE, CHUNKS_KEPT);
+    chunk_pool_init(&s->chunks, CHUNK_SIZE, per_shard(256, 32, rt->nshards));
     s->mail = mailbox_create(rt, id, &s->chunks, &s->stats);
     if (!s->mail || ws_pool_init(&s->ws, &s->chunks, rt->cfg->max_message, 1024) != 0) {
         snprintf(err, errlen, "out of memory");
@@ -288,7 +295,7 @@ int shard_open(struct shard *s) {
      * SINGLE_ISSUER ties a ring to the task that created it. */
     struct io_settings settings = {
         .sq_entries = 1024, .cq_entries = 16384,
-        .recv_buffers = RECV_BUFFERS, .recv_buffer_size = RECV_BUFFER_SIZE};
+        .recv_buffers = per_shard(1024, 128, s->rt->nshards), .recv_buffer_size = RECV_BUFFER_SIZE};
     s->io = io_create(&settings, s->start_message, sizeof s->start_message);
     if (!s->io) return -1;
     if (s->rt->hooks->init) {

@@ -213,6 +213,16 @@ int fake_deliver_posted(int n, int ms) {
     return (int)got;
 }
 
+bool fake_deliver_first_posted(void) {
+    pthread_mutex_lock(&F.lock);
+    bool any = F.nposted > 0;
+    struct posted first = any ? F.posted[0] : (struct posted){0};
+    if (any) memmove(F.posted, F.posted + 1, --F.nposted * sizeof *F.posted);
+    pthread_mutex_unlock(&F.lock);
+    if (any) F.rt.receivers[first.item->kind](first.to, -1, first.item, 0);
+    return any;
+}
+
 int fake_arrive(void) {
     int n = 0;
     for (struct conn *c = F.conns; c; c = c->next) {

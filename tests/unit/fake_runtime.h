@@ -65,6 +65,8 @@ int fake_wait_posted(int n, int ms);
 /* fake_wait_posted, then hands every waiting item to its shard's
  * receiver; how many went. */
 int fake_deliver_posted(int n, int ms);
+/* Hands the item that has waited longest to its receiver; false if none. */
+bool fake_deliver_first_posted(void);
 /* Connections that asked to move arrive (handler->arrived). */
 int fake_arrive(void);
 /* The last text sent to c, or "" */

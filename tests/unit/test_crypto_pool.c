@@ -3,6 +3,7 @@
  * once (none stranded without a wake-up), a cancelled job is dropped
  * before its work, and admission refuses what is over its bounds. */
 #include "crypto_pool.h"
+#include "key_cache.h"
 #include "server_key.h"
 #include "unit.h"
 #include "vectors.h"
@@ -61,7 +62,7 @@ TEST(crypto_pool_hand_off_strands_no_job) {
     CHECK(vector_server_key(&key));
     for (int round = 0; round < 10; round++) {
         atomic_store(&done_count, 0);
-        struct crypto_pool_settings set = {.threads = 2, .max_pending = 4096};
+        struct crypto_pool_settings set = {.threads = 2, .max_pending = 4096, .deadline_ms = 500};
         char err[128];
         struct crypto_pool *pool = crypto_pool_start(&set, &key, count_done, err, sizeof err);
         CHECK(pool != NULL);
@@ -118,7 +119,7 @@ TEST(crypto_pool_admission_is_bounded_and_fair) {
     struct server_key key;
     CHECK(vector_server_key(&key));
     atomic_store(&done_count, 0);
-    struct crypto_pool_settings set = {.threads = 1, .max_pending = 4, .max_per_address = 3};
+    struct crypto_pool_settings set = {.threads = 1, .max_pending = 4, .max_per_address = 3, .deadline_ms = 60000};
     char err[128];
     struct crypto_pool *pool = crypto_pool_start(&set, &key, gated_done, err, sizeof err);
     CHECK(pool != NULL);
@@ -154,13 +155,76 @@ TEST(crypto_pool_admission_is_bounded_and_fair) {
     /* A rate of 1 per second per address: a burst of 2, then refused;
      * another address is not affected. */
     atomic_store(&done_count, 0);
-    set = (struct crypto_pool_settings){.threads = 1, .max_pending = 64, .rate_per_address = 1};
+    set = (struct crypto_pool_settings){.threads = 1, .max_pending = 64, .rate_per_address = 1, .deadline_ms = 500};
     pool = crypto_pool_start(&set, &key, count_done, err, sizeof err);
     CHECK(submit(pool, 9, false) == CRYPTO_QUEUED);
     CHECK(submit(pool, 9, false) == CRYPTO_QUEUED);
     CHECK(submit(pool, 9, false) == CRYPTO_ADDRESS_RATE);
     CHECK(submit(pool, 10, false) == CRYPTO_QUEUED);
     CHECK(wait_count(3, 5000));
+    crypto_pool_stop(pool);
+    server_key_free(&key);
+}
+
+TEST(key_cache_keeps_the_most_recent) {
+    struct key_cache *c = key_cache_create(2);
+    CHECK(c != NULL);
+    if (!c) return;
+    char a[SIG_LEN], b[SIG_LEN], d[SIG_LEN];
+    memset(a, 'A', SIG_LEN);
+    memset(b, 'B', SIG_LEN);
+    memset(d, 'D', SIG_LEN);
+    uint8_t ka[PROOF_KEY_LEN], kb[PROOF_KEY_LEN], kd[PROOF_KEY_LEN], out[PROOF_KEY_LEN];
+    memset(ka, 1, sizeof ka);
+    memset(kb, 2, sizeof kb);
+    memset(kd, 4, sizeof kd);
+    CHECK(!key_cache_lookup(c, a, out));
+    key_cache_store(c, a, ka);
+    key_cache_store(c, b, kb);
+    CHECK(key_cache_lookup(c, a, out) && memcmp(out, ka, sizeof out) == 0); /* a is now the most recent */
+    key_cache_store(c, d, kd);                                               /* so b goes */
+    CHECK(!key_cache_lookup(c, b, out));
+    CHECK(key_cache_lookup(c, a, out) && memcmp(out, ka, sizeof out) == 0);
+    CHECK(key_cache_lookup(c, d, out) && memcmp(out, kd, sizeof out) == 0);
+    key_cache_store(c, d, kb); /* a new key under a SIG replaces the old */
+    CHECK(key_cache_lookup(c, d, out) && memcmp(out, kb, sizeof out) == 0);
+    uint64_t hits, misses;
+    key_cache_counts(c, &hits, &misses);
+    CHECK(hits == 4 && misses == 2);
+    key_cache_destroy(c);
+    CHECK(key_cache_create(0) == NULL);
+}
+
+/* The threads at nice 10 can be starved (here: the only one is held);
+ * a job that has waited the deadline is taken by the thread at normal
+ * priority. */
+TEST(crypto_pool_deadline_thread_takes_a_starved_job) {
+    CHECK(vectors_load());
+    struct server_key key;
+    CHECK(vector_server_key(&key));
+    atomic_store(&done_count, 0);
+    pthread_mutex_lock(&gate_lock);
+    gate_open = false;
+    gate_reached = false;
+    norder = 0;
+    pthread_mutex_unlock(&gate_lock);
+    struct crypto_pool_settings set = {.threads = 1, .max_pending = 16, .deadline_ms = 50};
+    char err[128];
+    struct crypto_pool *pool = crypto_pool_start(&set, &key, gated_done, err, sizeof err);
+    CHECK(pool != NULL);
+    if (!pool) return;
+    CHECK(submit(pool, 1, false) == CRYPTO_QUEUED);
+    /* Whichever thread took it is held in done(); the other one is left. */
+    pthread_mutex_lock(&gate_lock);
+    while (!gate_reached) pthread_cond_wait(&gate_cond, &gate_lock);
+    pthread_mutex_unlock(&gate_lock);
+    CHECK(submit(pool, 2, false) == CRYPTO_QUEUED);
+    CHECK(wait_count(2, 5000));
+    pthread_mutex_lock(&gate_lock);
+    gate_open = true;
+    pthread_cond_broadcast(&gate_cond);
+    pthread_mutex_unlock(&gate_lock);
+    CHECK(crypto_pool_late(pool) >= 1);
     crypto_pool_stop(pool);
     server_key_free(&key);
 }

@@ -53,3 +53,31 @@ TEST(sig_of_known_digests) {
     CHECK(strcmp(out, "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0") == 0);
     CHECK(sig_valid_form(out, strlen(out)));
 }
+
+/* The word-at-a-time hex check agrees with the byte definition for every
+ * byte value at every position of a word, and in the tail after words. */
+TEST(hex_valid_word_at_a_time_agrees_with_bytes) {
+    char s[19];
+    for (int pos = 0; pos < 18; pos++) {
+        for (int b = 1; b < 256; b++) {
+            memset(s, 'a', 18);
+            s[18] = '\0';
+            s[pos] = (char)b;
+            bool want = (b >= '0' && b <= '9') || (b >= 'a' && b <= 'f') || (b >= 'A' && b <= 'F');
+            CHECK(hex_valid(s, 18) == want);
+        }
+    }
+    CHECK(hex_valid("0123456789abcdefABCDEF00", 24));
+    CHECK(!hex_valid("0123456789abcdefABCDEF0", 23));
+}
+
+TEST(sig_valid_form_every_byte) {
+    char s[SIG_LEN];
+    for (int b = 0; b < 256; b++) {
+        memset(s, 'A', SIG_LEN);
+        s[SIG_LEN / 2] = (char)b;
+        bool want = (b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z') || (b >= '0' && b <= '9') || b == '-' ||
+                    b == '_';
+        CHECK(sig_valid_form(s, SIG_LEN) == want);
+    }
+}

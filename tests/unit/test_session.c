@@ -230,8 +230,8 @@ TEST(session_result_for_a_reused_connection_id_is_ignored) {
     /* A new connection gets a's id, and asks for its own proof. */
     struct conn *b = fake_open_with_id(0, 2, 77);
     answer(b, 1);
-    CHECK(fake_deliver_posted(0, 0) == 1);
-    CHECK(b->nsent == 1 && b->open); /* a's result did not make b VERIFIED */
+    CHECK(fake_deliver_first_posted()); /* a's result, posted before b asked */
+    CHECK(b->nsent == 1 && b->open);    /* it did not make b VERIFIED */
     CHECK(fake_deliver_posted(1, 5000) == 1);
     CHECK(is_verified(fake_last(b)));
     char sig[SIG_LEN + 1];
@@ -295,5 +295,35 @@ TEST(session_rate_limit_per_sender) {
     CHECK(strstr(fake_last(a), "delivered") != NULL);
     fake_message(a, msg); /* the burst is twice the rate */
     CHECK(strstr(fake_last(a), "\"error\":\"RATE_LIMITED\"") != NULL);
+    stop();
+}
+
+/* A key pair that registered before costs no ECDH the next time: its AES
+ * key comes from the key cache, and every other check is still made. */
+TEST(session_a_reconnecting_key_pair_uses_the_key_cache) {
+    CHECK(start(1, NULL, NULL));
+    uint64_t hits, misses;
+    struct conn *first = registered(0, 0, 1);
+    CHECK(is_verified(fake_last(first)));
+    crypto_pool_key_counts(v1.pool, &hits, &misses);
+    CHECK(hits == 0 && misses == 1);
+    fake_peer_close(first);
+    struct conn *again = registered(0, 0, 1);
+    CHECK(is_verified(fake_last(again)));
+    crypto_pool_key_counts(v1.pool, &hits, &misses);
+    CHECK(hits == 1 && misses == 1);
+    /* A forged box under a cached key still fails. */
+    struct conn *forger = fake_open(0, 2);
+    int ci = vector_case(0);
+    session_of(forger)->t1 = v_u64(v_get(ci, "t1"));
+    size_t len;
+    const char *raw = v_raw(v_get(ci, "response"), &len);
+    char *msg = strndup(raw, len);
+    char *box = strchr(strchr(strstr(msg, "\"cypherText\"") + 12, ':'), '"') + 1;
+    box[0] = box[0] == '0' ? '1' : '0';
+    fake_message(forger, msg);
+    free(msg);
+    fake_deliver_posted(1, 5000);
+    CHECK(strstr(fake_last(forger), "\"error\":\"PROOF_FAILED\"") != NULL);
     stop();
 }
