@@ -257,8 +257,9 @@ bool worker_may_connect(struct worker *w, uint64_t now) {
     const struct opts *o = w->b->o;
     if (w->setting_up >= o->setup_inflight) return false;
     if (o->connect_rate <= 0) return true;
-    /* This worker's share of the rate, bursts of a tenth of a second. */
-    double share = o->connect_rate / w->b->workers, burst = share / 10 > 1 ? share / 10 : 1;
+    /* This worker's share of the rate (the client workers share it; a
+     * storm has its own --reg-rate), bursts of a tenth of a second. */
+    double share = o->connect_rate / w->b->route_workers, burst = share / 10 > 1 ? share / 10 : 1;
     w->connect_tokens += (double)(now - w->connect_last) * share / 1e9;
     w->connect_last = now;
     if (w->connect_tokens > burst) w->connect_tokens = burst;

@@ -311,6 +311,7 @@ int opts_parse(struct opts *o, int argc, char **argv) {
         for (unsigned s = 0; s < scenario_count; s++)
             if ((o->scenarios & (1u << s)) && strcmp(scenarios[s]->name, "route") != 0)
                 return bad("stages", scenarios[s]->name, "stages shape route only");
+        if (o->stages.rate && o->stages.peak <= 0) return bad("stages", "", "rates that are all 0 send nothing");
         if (!o->stages.rate) {
             if (clients_given) return bad("clients", "", "with --stages of clients the largest stage is the count");
             if (o->stages.peak < 2 * o->threads) return bad("stages", "", "want at least two clients per thread");
