@@ -139,3 +139,36 @@ void msg_rewrite_accept(char *text, const struct msg *m) {
     memcpy(text + m->handler_raw.off, accept, alen);
     memset(text + m->handler_raw.off + alen, ' ', m->handler_raw.len - alen);
 }
+
+bool msg_lacks_sender_key(const struct msg *m) {
+    return m->handler == MSG_DELIVER_ENVELOP && (m->from_pem.len == 0 || m->from_pem.len == 2);
+}
+
+ssize_t msg_with_sender_key(const char *text, size_t len, const struct msg *m, const char *pem_json,
+                            size_t pem_len, char *out, size_t cap, uint32_t *shift_at, uint32_t *shift) {
+    static const char field[] = ",\"fromPublicKeyPem\":\"";
+    size_t at, add;
+    if (m->from_pem.len == 2) {
+        /* "fromPublicKeyPem":"" : the key goes between the quotes. */
+        at = m->from_pem.off + 1;
+        add = pem_len;
+    } else {
+        /* The object's closing brace: after it only whitespace. */
+        at = (size_t)m->doc.tok[0].end - 1;
+        add = sizeof field - 1 + pem_len + 1;
+    }
+    if (len + add > cap) return -1;
+    memcpy(out, text, at);
+    char *p = out + at;
+    if (m->from_pem.len != 2) {
+        memcpy(p, field, sizeof field - 1);
+        p += sizeof field - 1;
+    }
+    memcpy(p, pem_json, pem_len);
+    p += pem_len;
+    if (m->from_pem.len != 2) *p++ = '"';
+    memcpy(p, text + at, len - at);
+    *shift_at = (uint32_t)at;
+    *shift = (uint32_t)add;
+    return (ssize_t)(len + add);
+}

@@ -5,7 +5,9 @@
 #define PROTO_MESSAGE_H
 
 #include <stdint.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "json.h"
 
@@ -51,6 +53,17 @@ enum msg_status msg_parse(struct msg *m, const char *text, size_t len);
  * the text keeps its length and every other byte. Does nothing for any
  * other handler. */
 void msg_rewrite_accept(char *text, const struct msg *m);
+
+/* For a parsed deliverEnvelop without a sender key (no fromPublicKeyPem,
+ * or an empty one): whether msg_with_sender_key would add one. */
+bool msg_lacks_sender_key(const struct msg *m);
+/* Writes text with "fromPublicKeyPem" set to pem_json (already
+ * JSON-escaped): the empty value filled in, or the field added before the
+ * object's closing brace. Every other byte stays as it was, and *shift_at,
+ * *shift say where later bytes moved and by how much (for spans into the
+ * text). Returns the new length, or -1 when it does not fit in cap. */
+ssize_t msg_with_sender_key(const char *text, size_t len, const struct msg *m, const char *pem_json,
+                            size_t pem_len, char *out, size_t cap, uint32_t *shift_at, uint32_t *shift);
 
 const char *msg_handler_name(enum msg_handler h);
 const char *msg_status_name(enum msg_status s); /* "BAD_JSON", ...; MSG_OK -> "OK" */

@@ -44,6 +44,18 @@ static int set_text(struct config *cfg, const struct setting *s, const char *v) 
     return 0;
 }
 
+static int set_switch(struct config *cfg, const struct setting *s, const char *v) {
+    bool on;
+    if (!v || strcmp(v, "on") == 0 || strcmp(v, "yes") == 0 || strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
+        on = true;
+    else if (strcmp(v, "off") == 0 || strcmp(v, "no") == 0 || strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
+        on = false;
+    else
+        return -1;
+    *FIELD(cfg, s, bool) = on;
+    return 0;
+}
+
 static int set_listen(struct config *cfg, const struct setting *s, const char *v) {
     (void)s;
     struct sockaddr_storage addr;
@@ -74,6 +86,7 @@ static int set_log_level(struct config *cfg, const struct setting *s, const char
 #define U(field) set_unsigned, offsetof(struct config, field)
 #define Z(field) set_size, offsetof(struct config, field)
 #define T(field) set_text, offsetof(struct config, field)
+#define B(field) set_switch, offsetof(struct config, field), 0, 0
 #define CPUS NULL /* the default is the number of online CPUs */
 
 /* Every setting, in the order --help lists them. A default is text run
@@ -111,6 +124,10 @@ static const struct setting settings[] = {
      "16384", NULL, "want 0..10000000", U(key_cache), 0, 10000000, false},
     {"max-crossing", "BYTES", "bytes waiting to cross from one shard to the others; more: RECIPIENT_BACKLOGGED",
      "4194304", NULL, "want 65536..17179869184 bytes", Z(max_crossing), 65536, 1ul << 34, false},
+    {"add-sender-key", "[on|off]",
+     "give an envelope without fromPublicKeyPem the sender's registered key, for the 2024 Simpatico client "
+     "(about 270 bytes more per such envelope)",
+     "off", NULL, "want on or off", B(add_sender_key), true},
     {"www", "DIR", "serve static files from DIR", NULL, "none", NULL, T(www), 0, 0, false},
     {"key", "FILE", "server P-521 key, PKCS#8 PEM", NULL, "a fresh key per run", NULL, T(key_file), 0, 0, false},
     {"max-message", "BYTES", "largest WebSocket message accepted", "4096", NULL, "want 64..67108864 bytes",
@@ -144,6 +161,8 @@ const struct setting *config_find(const char *name) {
 }
 
 int config_set(struct config *cfg, const struct setting *s, const char *value) { return s->set(cfg, s, value); }
+
+bool config_is_switch(const struct setting *s) { return s->set == set_switch; }
 
 static void config_defaults(struct config *cfg) {
     memset(cfg, 0, sizeof *cfg);
@@ -228,7 +247,8 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv) {
     /* getopt_long's table, made from the settings. */
     struct option options[NSETTINGS + 3];
     for (size_t i = 0; i < NSETTINGS; i++)
-        options[i] = (struct option){settings[i].name, required_argument, NULL, OPT_BASE + (int)i};
+        options[i] = (struct option){settings[i].name, config_is_switch(&settings[i]) ? optional_argument : required_argument,
+                                     NULL, OPT_BASE + (int)i};
     options[NSETTINGS] = (struct option){"help", no_argument, NULL, OPT_HELP};
     options[NSETTINGS + 1] = (struct option){"version", no_argument, NULL, OPT_VERSION};
     options[NSETTINGS + 2] = (struct option){NULL, 0, NULL, 0};
@@ -239,7 +259,7 @@ enum config_result config_parse(struct config *cfg, int argc, char **argv) {
         const char *name = optind > 1 && optind <= argc ? argv[optind - 1] : argv[1];
         if (opt >= OPT_BASE && (size_t)(opt - OPT_BASE) < NSETTINGS) {
             const struct setting *s = &settings[opt - OPT_BASE];
-            if (config_set(cfg, s, optarg) != 0) return bad_value(s, optarg);
+            if (config_set(cfg, s, optarg) != 0) return bad_value(s, optarg ? optarg : "");
             continue;
         }
         switch (opt) {

@@ -38,6 +38,7 @@ struct config {
     size_t max_crossing;        /* bytes waiting to cross from one shard to the others */
     unsigned key_cache;         /* AES keys of registered key pairs kept, so reconnects cost no ECDH */
     unsigned proof_deadline_ms; /* a proof waiting this long is computed at normal priority */
+    bool add_sender_key;        /* an envelope without fromPublicKeyPem gets the sender's */
     int log_level;
 };
 
@@ -57,6 +58,8 @@ struct setting {
 /* The table of every setting, and one by name (NULL if none). */
 const struct setting *config_settings(size_t *n);
 const struct setting *config_find(const char *name);
+/* An on/off setting: a flag alone means on. */
+bool config_is_switch(const struct setting *s);
 /* Sets one from text; -1 when the value is bad (cfg unchanged). */
 int config_set(struct config *cfg, const struct setting *s, const char *value);
 

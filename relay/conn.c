@@ -15,7 +15,7 @@
  * its side; counted from the last progress, not from when they were queued. */
 #define LINGER_MS 2000
 
-static inline const struct conn_handler *handler_of(const struct conn *c) { return c->shard->rt->handler; }
+static inline const struct conn_handler *handler_of(const struct conn *c) { return c->handler; }
 static inline const struct config *cfg_of(const struct conn *c) { return c->shard->cfg; }
 
 void *conn_session(struct conn *c) { return c->session; }
@@ -29,7 +29,7 @@ bool conn_is_open(const struct conn *c) { return c->phase == PHASE_WS; }
 uint64_t conn_addr_key(const struct conn *c) { return c->addr_key; }
 
 struct conn *conn_new(struct shard *s, int fd, int ip_bucket, uint64_t addr_key) {
-    struct conn *c = calloc(1, sizeof *c + s->rt->handler->session_size);
+    struct conn *c = calloc(1, sizeof *c + s->rt->session_size);
     if (!c) return NULL;
     c->shard = s;
     c->fd = fd;
@@ -264,8 +264,9 @@ void conn_close_after(struct conn *c) {
     enter_closing(c);
 }
 
-void conn_open_ws(struct conn *c) {
+void conn_open_ws(struct conn *c, const struct conn_handler *h) {
     struct shard *s = c->shard;
+    c->handler = h;
     free(c->http);
     c->http = NULL;
     c->phase = PHASE_WS;

@@ -17,6 +17,10 @@ struct shard;
 
 struct conn_handler {
     size_t session_size;
+    /* Whether this handler speaks to a WebSocket opened on this request
+     * target (the path, with any query); NULL: any. The runtime asks its
+     * handlers in order at each upgrade; the first that accepts serves. */
+    bool (*accepts)(const char *target, size_t len);
     /* The WebSocket is open. */
     void (*open)(struct conn *c);
     /* One whole text message, valid UTF-8, at most --max-message bytes.

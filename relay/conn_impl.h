@@ -27,6 +27,7 @@ enum recv_state { RECV_IDLE, RECV_ARMED, RECV_CANCELLING };
 
 struct conn {
     struct shard *shard;
+    const struct conn_handler *handler; /* from the upgrade on */
     int fd;
     uint32_t slot, gen;   /* slot CONN_UNATTACHED while between shards */
     uint8_t phase;
@@ -73,8 +74,8 @@ void conn_on_recv_end(struct conn *c);
 void conn_on_send(struct conn *c, int res);
 void conn_on_eof(struct conn *c);
 void conn_tick(struct conn *c, uint64_t now);
-/* The WebSocket upgrade is answered: the connection is open. */
-void conn_open_ws(struct conn *c);
+/* The WebSocket upgrade is answered: the connection is open, served by h. */
+void conn_open_ws(struct conn *c, const struct conn_handler *h);
 /* Shutdown: close 1001 to open WebSockets, drop the rest. */
 void conn_begin_stop(struct conn *c);
 /* A moved connection lands on s. */

@@ -232,6 +232,16 @@ static void *crypto_main(void *arg) {
     return NULL;
 }
 
+static void free_pool(struct crypto_pool *p) {
+    if (!p) return;
+    key_cache_destroy(p->keys);
+    free(p->workers);
+    free(p->addresses);
+    free(p->ready);
+    free(p->threads);
+    free(p);
+}
+
 struct crypto_pool *crypto_pool_start(const struct crypto_pool_settings *set, const struct server_key *key,
                                       void (*done)(struct crypto_job *job), char *err, size_t errlen) {
     struct crypto_pool *p = calloc(1, sizeof *p);
@@ -265,14 +275,7 @@ struct crypto_pool *crypto_pool_start(const struct crypto_pool_settings *set, co
     return p;
 oom:
     snprintf(err, errlen, "crypto pool: out of memory");
-    if (p) {
-        key_cache_destroy(p->keys);
-        free(p->workers);
-        free(p->addresses);
-        free(p->ready);
-        free(p->threads);
-        free(p);
-    }
+    free_pool(p);
     return NULL;
 }
 
@@ -294,10 +297,5 @@ void crypto_pool_stop(struct crypto_pool *p) {
     pthread_cond_destroy(&p->work);
     pthread_cond_destroy(&p->late);
     pthread_mutex_destroy(&p->lock);
-    key_cache_destroy(p->keys);
-    free(p->workers);
-    free(p->addresses);
-    free(p->ready);
-    free(p->threads);
-    free(p);
+    free_pool(p);
 }

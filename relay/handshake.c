@@ -104,6 +104,12 @@ static void upgrade(struct conn *c, const struct http_request *req) {
         conn_kill(c);
         return;
     }
+    const struct conn_handler *h = runtime_handler_for(c->shard->rt, req->url, req->url_len);
+    if (!h) {
+        COUNT(st, http_not_found);
+        refuse(c, 404, "Not Found", "no WebSocket protocol is served on this path", NULL);
+        return;
+    }
     bool offered = http_list_has(req->protocol, req->protocol_len, SUBPROTOCOL);
     char head[256];
     int n = snprintf(head, sizeof head,
@@ -111,7 +117,7 @@ static void upgrade(struct conn *c, const struct http_request *req) {
                      "Sec-WebSocket-Accept: %s\r\n%s\r\n",
                      accept, offered ? "Sec-WebSocket-Protocol: " SUBPROTOCOL "\r\n" : "");
     if (conn_queue_bytes(c, head, (size_t)n) != 0) return;
-    conn_open_ws(c);
+    conn_open_ws(c, h);
 }
 
 static void on_request(struct conn *c) {

@@ -98,7 +98,8 @@ int main(int argc, char **argv) {
     static struct v1 v1;
     const struct shard_hooks hooks = {
         .init = session_shard_init, .destroy = session_shard_destroy, .ctx = &v1};
-    if (runtime_init(&rt, &cfg, &session_handler, &hooks, err, sizeof err) != 0) {
+    static const struct conn_handler *const handlers[] = {&session_handler, NULL};
+    if (runtime_init(&rt, &cfg, handlers, &hooks, err, sizeof err) != 0) {
         fprintf(stderr, "reflector: %s\n", err);
         return 2;
     }

@@ -134,6 +134,20 @@ void route_envelope(struct conn *c, struct msg *m, char *text, size_t len) {
     const char *to = text + to_off + 1;
     uint64_t hash = sig_hash(to);
     unsigned dest = owner_of(s, hash);
+    if (ss->v1->cfg->add_sender_key && msg_lacks_sender_key(m)) {
+        /* The 2024 Simpatico client decrypts with the sender's key from the
+         * envelope: it gets the key this sender registered with. */
+        const char *pem = sess->identity + SIG_LEN + 1;
+        uint32_t at, shift;
+        ssize_t n = msg_with_sender_key(text, len, m, pem, strlen(pem), ss->keyed, ss->keyed_cap, &at, &shift);
+        if (n > 0) {
+            text = ss->keyed;
+            len = (size_t)n;
+            to = text + (to_off >= at ? to_off + shift : to_off) + 1;
+            if (to_off >= at) to_off += shift;
+            if (id_len && id_off >= at) id_off += shift;
+        }
+    }
     if (dest == shard_id(s)) {
         deliver_here(ss, dest, conn_id(c), to, hash, text, len, to_off, to_len, id_off, id_len);
         return;

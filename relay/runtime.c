@@ -19,11 +19,13 @@ static void drop_move(void *msg) {
     conn_free(c);
 }
 
-int runtime_init(struct runtime *rt, const struct config *cfg, const struct conn_handler *handler,
+int runtime_init(struct runtime *rt, const struct config *cfg, const struct conn_handler *const *handlers,
                  const struct shard_hooks *hooks, char *err, size_t errlen) {
     memset(rt, 0, sizeof *rt);
     rt->cfg = cfg;
-    rt->handler = handler;
+    rt->handlers = handlers;
+    for (size_t i = 0; handlers[i]; i++)
+        if (handlers[i]->session_size > rt->session_size) rt->session_size = handlers[i]->session_size;
     rt->hooks = hooks;
     rt->per_ip.max_per_ip = cfg->max_conns_per_ip;
     ip_key_seed();
@@ -79,6 +81,12 @@ void runtime_destroy(struct runtime *rt) {
     }
     free(rt->shards);
     rt->shards = NULL;
+}
+
+const struct conn_handler *runtime_handler_for(const struct runtime *rt, const char *target, size_t len) {
+    for (size_t i = 0; rt->handlers[i]; i++)
+        if (!rt->handlers[i]->accepts || rt->handlers[i]->accepts(target, len)) return rt->handlers[i];
+    return NULL;
 }
 
 const struct stats *runtime_shard_stats(const struct runtime *rt, unsigned i) { return &rt->shards[i]->stats; }

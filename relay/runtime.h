@@ -18,7 +18,9 @@ struct stats;
 
 struct runtime {
     const struct config *cfg;
-    const struct conn_handler *handler;
+    /* The protocols spoken over WebSocket, asked in order at each upgrade. */
+    const struct conn_handler *const *handlers;
+    size_t session_size; /* the largest of theirs */
     const struct shard_hooks *hooks;
     struct static_root www;
     bool has_www;
@@ -34,9 +36,12 @@ struct runtime {
 };
 
 /* Prepares the runtime (web root, shards' memory, mail kinds) without
- * starting threads: mail_kind() may be called after this. */
-int runtime_init(struct runtime *rt, const struct config *cfg, const struct conn_handler *handler,
+ * starting threads: mail_kind() may be called after this. handlers is a
+ * NULL-terminated list. */
+int runtime_init(struct runtime *rt, const struct config *cfg, const struct conn_handler *const *handlers,
                  const struct shard_hooks *hooks, char *err, size_t errlen);
+/* The handler for a WebSocket opened on this request target, or NULL. */
+const struct conn_handler *runtime_handler_for(const struct runtime *rt, const char *target, size_t len);
 /* Starts every shard; -1 with a reason when one cannot start. */
 int runtime_start(struct runtime *rt, char *err, size_t errlen);
 /* Stops accepting, closes connections (at most --drain-timeout), joins. */

@@ -83,9 +83,12 @@ void *session_shard_init(struct shard *s, void *ctx) {
     ss->shard = s;
     ss->scratch_cap = v1->cfg->max_message + 1024;
     ss->scratch = malloc(ss->scratch_cap);
+    ss->keyed_cap = v1->cfg->max_message + REG_PEM_MAX * 6 + 64;
+    ss->keyed = malloc(ss->keyed_cap);
     ss->log_lim.per_second = 10;
-    if (!ss->scratch || registry_init(&ss->registry, 1024) != 0) {
+    if (!ss->scratch || !ss->keyed || registry_init(&ss->registry, 1024) != 0) {
         free(ss->scratch);
+        free(ss->keyed);
         registry_destroy(&ss->registry);
         free(ss);
         return NULL;
@@ -97,6 +100,7 @@ void session_shard_destroy(struct shard *s) {
     struct session_shard *ss = session_shard_of(s);
     registry_destroy(&ss->registry);
     free(ss->scratch);
+    free(ss->keyed);
     free(ss);
 }
 

@@ -74,6 +74,9 @@ struct session_shard {
     /* Room to format one reply: a pong echoes up to --max-message bytes. */
     char *scratch;
     size_t scratch_cap;
+    /* An acceptEnvelop with the sender's key added (--add-sender-key). */
+    char *keyed;
+    size_t keyed_cap;
     struct session_stats stats;
     struct log_limiter log_lim;
 };

@@ -193,3 +193,34 @@ TEST(message_rewrite_accept_keeps_length) {
     msg_rewrite_accept(s, &m);
     CHECK(strcmp(s, "{\"handler\":\"ping\",\"t\":1}") == 0);
 }
+
+/* --add-sender-key: the key is added before the closing brace (whitespace
+ * after it kept) or fills an empty value; nothing else moves. */
+TEST(msg_with_sender_key_adds_or_fills) {
+    static const char sig[] = "Z_X_vFUscLbwX18ePWXEeqzhdkkO_a2OzvPPS2lWwvU";
+    char text[512], out[1024];
+    struct msg m;
+    uint32_t at, shift;
+    int n = snprintf(text, sizeof text, "{\"handler\":\"deliverEnvelop\",\"from\":\"%s\",\"to\":\"%s\",\"box\":\"ab\"} \n",
+                     sig, sig);
+    CHECK(msg_parse(&m, text, (size_t)n) == MSG_OK && msg_lacks_sender_key(&m));
+    ssize_t k = msg_with_sender_key(text, (size_t)n, &m, "PEM\\n", 5, out, sizeof out, &at, &shift);
+    CHECK(k == n + 27);
+    CHECK((int)at == n - 3 && shift == 27);
+    CHECK(k > 0 && memcmp(out + n - 3, ",\"fromPublicKeyPem\":\"PEM\\n\"} \n", 30) == 0);
+    CHECK(memcmp(out, text, (size_t)n - 3) == 0);
+    struct msg back;
+    CHECK(k > 0 && msg_parse(&back, out, (size_t)k) == MSG_OK && back.from_pem.len == 7);
+    CHECK(msg_with_sender_key(text, (size_t)n, &m, "PEM\\n", 5, out, (size_t)n + 26, &at, &shift) == -1);
+
+    n = snprintf(text, sizeof text, "{\"handler\":\"deliverEnvelop\",\"from\":\"%s\",\"fromPublicKeyPem\":\"\",\"to\":\"%s\",\"box\":\"ab\"}",
+                 sig, sig);
+    CHECK(msg_parse(&m, text, (size_t)n) == MSG_OK && msg_lacks_sender_key(&m));
+    k = msg_with_sender_key(text, (size_t)n, &m, "K", 1, out, sizeof out, &at, &shift);
+    CHECK(k == n + 1 && at == m.from_pem.off + 1 && shift == 1);
+    CHECK(k > 0 && strstr(out, "\"fromPublicKeyPem\":\"K\",\"to\"") != NULL);
+
+    n = snprintf(text, sizeof text, "{\"handler\":\"deliverEnvelop\",\"from\":\"%s\",\"fromPublicKeyPem\":\"x\",\"to\":\"%s\",\"box\":\"ab\"}",
+                 sig, sig);
+    CHECK(msg_parse(&m, text, (size_t)n) == MSG_OK && !msg_lacks_sender_key(&m));
+}

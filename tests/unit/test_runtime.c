@@ -46,13 +46,26 @@ static const struct shard_hooks no_hooks = {0};
 static struct config cfg;
 static struct runtime rt;
 
+/* A second protocol, served only on /second... */
+static int second_opened;
+static bool second_accepts(const char *target, size_t len) { return len >= 7 && memcmp(target, "/second", 7) == 0; }
+static void second_open(struct conn *c) {
+    (void)c;
+    second_opened++;
+}
+static const struct conn_handler second = {
+    .session_size = 64, .accepts = second_accepts, .open = second_open, .message = echo_message,
+    .tick = echo_tick, .arrived = echo_arrived, .gone = echo_gone};
+static const struct conn_handler *const echo_only[] = {&echo, NULL};
+static const struct conn_handler *const *handlers = echo_only;
+
 static bool start(const char *threads, const char *max_queued) {
     char *argv[] = {"reflector", "--listen", "127.0.0.1:0", "--threads", (char *)threads,
                     "--max-queued", (char *)max_queued, NULL};
     opened = gone = arrived = 0;
     if (config_parse(&cfg, 7, argv) != CONFIG_OK) return false;
     char err[256];
-    if (runtime_init(&rt, &cfg, &echo, &no_hooks, err, sizeof err) != 0) {
+    if (runtime_init(&rt, &cfg, handlers, &no_hooks, err, sizeof err) != 0) {
         fprintf(stderr, "  runtime_init: %s\n", err);
         return false;
     }
@@ -77,8 +90,9 @@ static void stop(void) {
     runtime_destroy(&rt);
 }
 
-/* A connection accepted on shard s, upgraded to WebSocket, its 101 written. */
-static struct conn *accept_ws(struct shard *s, int *peer) {
+/* A connection accepted on shard s whose upgrade asks for path; its
+ * answer (the 101 or a refusal) written. NULL unless it opened. */
+static struct conn *accept_ws_on(struct shard *s, int *peer, const char *path) {
     int fds[2];
     socketpair(AF_UNIX, SOCK_STREAM, 0, fds);
     *peer = fds[1];
@@ -88,9 +102,12 @@ static struct conn *accept_ws(struct shard *s, int *peer) {
     for (uint32_t k = 0; k < s->nslots; k++)
         if (s->slots[k] && s->slots[k]->fd == fds[0]) c = s->slots[k];
     if (!c) return NULL;
-    static const char upgrade[] = "GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                                  "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
-    fake_io_complete(s->io, IO_RECV, conn_token(c), (int)sizeof upgrade - 1, true, upgrade);
+    char upgrade[512];
+    int n = snprintf(upgrade, sizeof upgrade,
+                     "GET %s HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                     "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n",
+                     path);
+    fake_io_complete(s->io, IO_RECV, conn_token(c), n, true, upgrade);
     shard_iterate(s);
     size_t len;
     if (!fake_io_send(s->io, conn_token(c), &len)) return NULL;
@@ -98,6 +115,8 @@ static struct conn *accept_ws(struct shard *s, int *peer) {
     shard_iterate(s);
     return c->phase == PHASE_WS ? c : NULL;
 }
+
+static struct conn *accept_ws(struct shard *s, int *peer) { return accept_ws_on(s, peer, "/"); }
 
 /* n masked client ping frames with 125-byte payloads. */
 static size_t pings(uint8_t *out, int n) {
@@ -229,4 +248,31 @@ TEST(runtime_one_close_path) {
     close(peer);
     stop();
     CHECK(gone == 1);
+}
+
+/* Each upgrade goes to the first handler that accepts its path; a path no
+ * handler accepts gets 404. */
+TEST(runtime_handler_chosen_by_path) {
+    static const struct conn_handler *const both[] = {&second, &echo, NULL};
+    handlers = both;
+    CHECK(start("1", "1048576"));
+    struct shard *s = rt.shards[0];
+    int p1, p2;
+    second_opened = 0;
+    struct conn *a = accept_ws_on(s, &p1, "/second/x");
+    struct conn *b = accept_ws_on(s, &p2, "/other");
+    CHECK(a && a->handler == &second && second_opened == 1);
+    CHECK(b && b->handler == &echo && opened == 1);
+    close(p1);
+    close(p2);
+    stop();
+    static const struct conn_handler *const only_second[] = {&second, NULL};
+    handlers = only_second;
+    CHECK(start("1", "1048576"));
+    s = rt.shards[0];
+    struct conn *none = accept_ws_on(s, &p1, "/other");
+    CHECK(none == NULL && counter_get(&s->stats.http_not_found) == 1);
+    close(p1);
+    stop();
+    handlers = echo_only;
 }
