@@ -13,8 +13,9 @@
  *
  * Priority: the threads run at nice 10, so a registration storm yields to
  * the shards' routing; one more thread at normal priority takes only jobs
- * that have waited deadline_ms, so a storm or a busy host can slow proofs
- * but never starve them.
+ * that have waited deadline_ms, and rests as long as it works (half a core
+ * at most), so a storm or a busy host can slow proofs but never starve
+ * them, and routing keeps most of its share.
  *
  * The pool never knows who waits: a finished job goes to the `done`
  * callback given at start (the libuv after-work shape). */

@@ -53,13 +53,22 @@ int runtime_init(struct runtime *rt, const struct config *cfg, const struct conn
 }
 
 int runtime_start(struct runtime *rt, char *err, size_t errlen) {
-    for (unsigned i = 0; i < rt->nshards; i++) {
-        if (shard_start(rt->shards[i]) != 0) {
-            snprintf(err, errlen, "cannot start shard %u: %s", i, rt->shards[i]->start_message);
-            return -1;
+    if (sem_init(&rt->all_open, 0, 0) != 0) {
+        snprintf(err, errlen, "cannot start shards");
+        return -1;
+    }
+    int rc = 0;
+    unsigned started = 0;
+    for (; started < rt->nshards; started++) {
+        if (shard_start(rt->shards[started]) != 0) {
+            snprintf(err, errlen, "cannot start shard %u: %s", started, rt->shards[started]->start_message);
+            atomic_store(&rt->start_failed, true);
+            rc = -1;
+            break;
         }
     }
-    return 0;
+    for (unsigned i = 0; i < started; i++) sem_post(&rt->all_open);
+    return rc;
 }
 
 void runtime_stop(struct runtime *rt) {
@@ -81,6 +90,7 @@ void runtime_destroy(struct runtime *rt) {
     }
     free(rt->shards);
     rt->shards = NULL;
+    sem_destroy(&rt->all_open);
 }
 
 const struct conn_handler *runtime_handler_for(const struct runtime *rt, const char *target, size_t len) {

@@ -8,6 +8,7 @@
 #include "ip_limit.h"
 #include "mailbox.h"
 #include "static.h"
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 
@@ -32,6 +33,9 @@ struct runtime {
     _Atomic unsigned conns;       /* open connections, all shards */
     _Atomic unsigned in_transit;  /* connections moving between shards */
     _Atomic bool stopping;
+    /* Posted once per shard when every shard has opened (or one failed). */
+    sem_t all_open;
+    _Atomic bool start_failed;
     struct ip_limit per_ip;
 };
 

@@ -329,6 +329,11 @@ static void *shard_main(void *arg) {
     s->start_error = shard_open(s);
     sem_post(&s->started);
     if (s->start_error) return NULL;
+    /* Mail to another shard reaches its IO instance: nothing runs until
+     * every shard has made its own. */
+    while (sem_wait(&s->rt->all_open) != 0) {
+    }
+    if (atomic_load(&s->rt->start_failed)) return NULL;
     for (;;) {
         int rc = shard_iterate(s);
         if (rc < 0) {

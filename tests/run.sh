@@ -40,13 +40,18 @@ count() {
   printf '%-40s %4d passed, %d failed\n' "$name" "$p" "$f"
 }
 
+# A step that hangs (a timer left running keeps node --test alive, a relay
+# that never answers) fails after STEP_TIMEOUT seconds instead of holding
+# the whole run.
+STEP_TIMEOUT=${STEP_TIMEOUT:-900}
 step() {
   local name=$1
   shift
   local log
   log=$(mktemp)
-  "$@" >"$log" 2>&1
+  timeout --kill-after=10 "$STEP_TIMEOUT" "$@" >"$log" 2>&1
   local rc=$?
+  [ "$rc" -ne 124 ] || echo "$name: no end after ${STEP_TIMEOUT} s" >>"$log"
   if [ "$rc" -ne 0 ] || [ -n "${VERBOSE:-}" ]; then
     echo "---- $name (exit $rc) ----"
     tail -n 80 "$log"
