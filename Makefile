@@ -201,7 +201,9 @@ soak: deps
 # with no speed assertion. Both install what they need first (deps).
 BENCH_SRC := $(sort $(wildcard bench/loadgen/*.c))
 build/reflector-bench: $(patsubst %.c,build/obj/%.o,$(PROTO_SRC) $(BENCH_SRC))
-	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -ljansson -lm
+# `report`'s page is in the binary (.incbin), which -MMD does not see.
+build/obj/bench/loadgen/report_page.o: bench/loadgen/report_page.html
 
 .PHONY: bench bench-quick
 bench: deps

@@ -12,6 +12,7 @@ packages=(
   libmbedtls-dev         # SHA-1/base64 for the handshake, P-521, AES
   libxxhash-dev          # owner shard of a signature
   libjsmn-dev            # JSON tokens
+  libjansson-dev         # reflector-bench: its JSON results, merge and report
   node-llhttp            # llhttp's C sources: the HTTP request parser
   clang                  # make fuzz: libFuzzer targets
   libclang-rt-14-dev     # make fuzz: libFuzzer and sanitizer runtimes

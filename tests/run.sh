@@ -100,6 +100,10 @@ TSAN_OPTIONS="halt_on_error=0 second_deadlock_stack=1" \
 step "peer: node e2e" env REFLECTOR=bench/peer/reflector-peer E2E_LOAD_MAX_RTT_MS=5000 node --test tests/node/e2e/
 # The benchmark harness works end to end (no speed asserted).
 step "bench-quick" make --no-print-directory bench-quick
+# reflector-bench as a load tester (tests/bench/): wss:// through nginx, host
+# names, IPv6, stages, shards and merge, --fail-if, the progress line, the
+# HTML report in Chromium. One file at a time: they time the load they make.
+step "plain: bench tool" env REFLECTOR=build/reflector node --test --test-concurrency=1 tests/bench/
 
 echo
 [ ${#failures[@]} -eq 0 ] || echo "failing: ${failures[*]}"

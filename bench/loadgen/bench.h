@@ -12,9 +12,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "failif.h"
 #include "hist.h"
 #include "keys.h"
 #include "rng.h"
+#include "stages.h"
+#include "target.h"
 
 /* route's recipients: the partner of a pair (cross and same: a partner
  * owned by another or the same of the relay's --shards shards), or a
@@ -22,14 +25,17 @@
 enum pattern { PAT_PAIRS, PAT_RANDOM, PAT_CROSS, PAT_SAME };
 
 struct opts {
-    char host[64];
-    uint16_t port;
-    char path[256];
+    struct target target; /* --url; its addresses are filled in main */
+    const char *connect_to;
+    const char *ca;
+    bool insecure, tls_resume;
     unsigned scenarios; /* bit per entry of scenarios[] (scenario.h), run in table order */
-    unsigned clients;
+    unsigned clients;   /* this process's part of --clients (--shard) */
+    unsigned clients_total;
     double duration_s, warmup_s;
     unsigned window;    /* closed loop: envelopes in flight per client */
-    double rate;        /* open loop: envelopes per second, all clients together; 0: closed loop */
+    double rate;        /* open loop: envelopes per second, this process's clients together; 0: closed loop */
+    double rate_total;  /* as given, before --shard took this process's part */
     unsigned size;      /* box bytes (hex on the wire: twice as many characters) */
     enum pattern pattern;
     unsigned shards;    /* cross and same: the relay's --threads */
@@ -39,13 +45,23 @@ struct opts {
     int pid;            /* the target's, for its CPU, context switches and RSS; 0: not measured */
     const char *keys;
     unsigned threads;
-    unsigned sources;   /* 127.0.0.x source addresses; 0: as many as the clients need */
+    const char *sources; /* --sources as given; NULL: 127.0.0.x as needed for a loopback target */
     unsigned setup_inflight;
     double setup_timeout_s;
-    const char *json;
-    const char *target;
-    bool strict;
+    double connect_rate; /* new connections per second at most, all workers; 0: no limit */
+    struct stages stages;
+    struct stages stages_given; /* before --shard took this process's part */
+    double churn;        /* soak: pairs per second that close and connect again; < 0: the default */
+    const char *json, *timeseries;
+    const char *label;   /* --target: the name in the table and the JSON */
+    bool strict, quiet;
+    struct failif failif;
+    unsigned shard_k, shard_n; /* --shard K/N; shard_n 0: not sharded */
+    double start_at;     /* --start-at: unix seconds for the go; 0: as soon as ready */
+    unsigned series_cap;
     double ecdh_s; /* > 0: only measure the ECDH rate */
+    int argc;
+    char **argv;
 };
 
 /* Errors by code: the protocol's codes as the server names them, then the
@@ -56,7 +72,7 @@ struct opts {
     X(BAD_PUBLIC_KEY) X(WRONG_CURVE) X(SIG_MISMATCH) X(BAD_CLEARTEXT) X(T1_MISMATCH)             \
     X(BAD_CYPHERTEXT) X(PROOF_FAILED) X(SIG_IN_USE) X(TIMEOUT) X(OTHER_CODE)                     \
     X(connect_failed) X(http_refused) X(closed_by_server) X(bad_frame) X(bad_message)           \
-    X(bench_timeout) X(bench_backlog)
+    X(bench_timeout) X(bench_backlog) X(tls_failed) X(no_fd) X(no_port)
 #define ERR_ENUM(n) ERR_##n,
 enum err { ERR_LIST(ERR_ENUM) ERR_N };
 #undef ERR_ENUM
@@ -77,13 +93,20 @@ struct buf {
 int buf_reserve(struct buf *b, size_t more); /* 0 or -1 */
 void buf_free(struct buf *b);
 
-enum cstate { CS_FREE, CS_CONNECTING, CS_HANDSHAKE, CS_CHALLENGED, CS_REGISTERING, CS_VERIFIED, CS_CLOSING };
+enum cstate { CS_FREE, CS_CONNECTING, CS_TLS, CS_HANDSHAKE, CS_CHALLENGED, CS_REGISTERING, CS_VERIFIED, CS_CLOSING };
+
+struct tls_conn;
+struct tls_cfg;
+struct tls_trust;
+struct sources;
 
 struct client {
     int fd;
     uint8_t state;
     bool dirty;    /* on the worker's flush list */
     bool want_out; /* EPOLLOUT armed: the socket buffer was full */
+    bool pending;  /* on the worker's list of TLS connections with bytes inside mbedTLS */
+    bool queued;   /* on the worker's repair list */
     uint32_t idx;  /* in the worker's array */
     uint32_t key;  /* in the key set */
     uint32_t peer; /* route, pairs: the partner's index */
@@ -92,6 +115,15 @@ struct client {
     uint32_t gen; /* bumped per connection, to drop stale epoll events */
     uint64_t t0;  /* ns: connect started (registration latency), or closing deadline */
     struct buf in, out;
+    struct tls_conn *tls; /* wss:// */
+};
+
+/* What a worker counted since its last publication: the monitor thread
+ * (monitor.c) takes it every second for the time series and the progress
+ * line. */
+struct tick {
+    struct hist lat; /* envelopes (registrations in `register`) */
+    uint64_t delivered, sent, regs, errors;
 };
 
 struct bench;
@@ -114,6 +146,26 @@ struct worker {
     unsigned ndirty;
     unsigned conn_seq; /* round robin over source addresses */
     unsigned live;     /* clients with a socket */
+    unsigned registered; /* clients VERIFIED now */
+    unsigned setting_up; /* clients between connect and VERIFIED */
+    uint64_t tls_handshakes, tls_resumed;
+    struct tls_cfg *tls;
+    struct client **pending; /* TLS connections with bytes inside mbedTLS */
+    unsigned npending;
+    double connect_tokens; /* --connect-rate: this worker's share, as a token bucket */
+    uint64_t connect_last;
+    /* the per-second tick: counted here, published under pub_mu */
+    struct tick cur;
+    uint64_t next_pub, errs_published;
+    pthread_mutex_t pub_mu;
+    struct tick pub;
+    unsigned pub_live, pub_registered;
+    /* route, when its clients come and go (stages, churn): pairs [0, active) are wanted */
+    unsigned active;
+    uint32_t *repair; /* slots of wanted pairs whose connection ended */
+    unsigned nrepair;
+    unsigned churn_cursor;
+    uint64_t churns, churn_next;
     /* set-up */
     unsigned verified, failed;
     /* route: window 0 (and 1 in mixed, during the storm) */
@@ -135,7 +187,8 @@ struct worker {
 struct bench {
     const struct opts *o;
     struct keyset *keys;
-    unsigned sources; /* 127.0.0.x source addresses in use */
+    const struct sources *src; /* local addresses to connect from; NULL or none: the kernel's choice */
+    const struct tls_trust *tls; /* wss://; NULL: plain */
     char *env;        /* a deliverEnvelop text; from, to and box's head are written per send */
     size_t env_len;
     unsigned from_off, to_off, box_off;
@@ -150,6 +203,14 @@ struct bench {
     uint64_t stat_start, stat_end; /* the target's CPU, context switches and RSS are read at these */
     unsigned route_workers;
     unsigned workers; /* threads in this run, the storm's included */
+    uint64_t t0;      /* the time series' origin: the scenario's start */
+    bool series_regs; /* the series' latency is registrations' (register), else envelopes' */
+    /* route: the scenario's load */
+    double rate;      /* envelopes per second of this process; 0: closed loop */
+    bool setup_first; /* every client registers before the go (else: as --stages of clients say) */
+    bool managed;     /* pairs come and go during the run (stages of clients, churn): a lost one reconnects */
+    const struct stages *stages; /* of clients or of rate, from go; NULL: none */
+    double churn;     /* pairs per second that close and come back */
 };
 
 uint64_t now_ns(void);
@@ -169,6 +230,10 @@ void worker_poll(struct worker *w, uint64_t timeout_ns);
 /* Connects and registers clients [from, to) with at most setup_inflight
  * at once, until all are VERIFIED or failed or the deadline passes. */
 void worker_setup(struct worker *w, unsigned from, unsigned to);
+/* --connect-rate and --setup-inflight allow one more connect now. */
+bool worker_may_connect(struct worker *w, uint64_t now);
+/* The monitor's side of the tick: takes what w published and resets it. */
+void worker_take(struct worker *w, struct tick *into, unsigned *live, unsigned *registered);
 void worker_close_all(struct worker *w, uint64_t deadline);
 static inline uint64_t worker_rand(struct worker *w) {
     uint64_t x = w->xs;

@@ -3,14 +3,14 @@
 #include <stdio.h>
 #include <string.h>
 
-int frame_upgrade_request(char *out, size_t cap, const char *host, unsigned port, const char *path) {
+int frame_upgrade_request(char *out, size_t cap, const char *authority, const char *path) {
     /* The key only has to be 16 bytes in base64; the relay checks its form,
      * not its freshness, so one value serves every connection. */
     int n = snprintf(out, cap,
-                     "GET %s HTTP/1.1\r\nHost: %s:%u\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                     "GET %s HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
                      "Sec-WebSocket-Key: cmVmbGVjdG9yLWJlbmNoIQ==\r\nSec-WebSocket-Version: 13\r\n"
                      "Sec-WebSocket-Protocol: simpatico.v1\r\n\r\n",
-                     path, host, port);
+                     path, authority);
     return n > 0 && (size_t)n < cap ? n : -1;
 }
 

@@ -18,8 +18,9 @@ struct frame {
     size_t len;
 };
 
-/* Writes the request head into out; its length, or -1 if cap is short. */
-int frame_upgrade_request(char *out, size_t cap, const char *host, unsigned port, const char *path);
+/* Writes the request head into out (authority: the Host header, host and
+ * port); its length, or -1 if cap is short. */
+int frame_upgrade_request(char *out, size_t cap, const char *authority, const char *path);
 
 /* Length of a complete response head ending in CRLF CRLF, 0 if more is
  * needed; *ok is 1 for "HTTP/1.1 101". */

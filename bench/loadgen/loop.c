@@ -1,7 +1,9 @@
 /* One worker's event loop: level-triggered epoll over its clients, each
- * client a small state machine from connect to VERIFIED (and on to a close
- * handshake). Frames bound for a client are appended to its output buffer
- * and written once per poll round, so many frames share one send. */
+ * client a small state machine from connect (and, for wss://, a TLS
+ * handshake) to VERIFIED and on to a close handshake. Frames bound for a
+ * client are appended to its output buffer and written once per poll
+ * round, so many frames share one send (one TLS record per 16 KiB). Once a
+ * second the worker publishes what it counted for the monitor thread. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -16,7 +18,10 @@
 
 #include "bench.h"
 #include "frame.h"
+#include "limits.h"
 #include "role.h"
+#include "sources.h"
+#include "tls.h"
 
 #define SCRATCH_BYTES (256 * 1024)
 #define MAX_MESSAGE (1u << 20)
@@ -24,6 +29,8 @@
 #define KEEP_BYTES 65536 /* a buffer larger than this is freed once empty */
 #define CLOSE_WAIT_NS 2000000000ull
 #define READS_PER_EVENT 4 /* then other sockets get their turn */
+#define TLS_RECORDS_PER_EVENT 16
+#define SECOND_NS 1000000000ull
 
 uint64_t now_ns(void) {
     struct timespec ts;
@@ -76,8 +83,18 @@ int worker_init(struct worker *w, struct bench *b, unsigned id, const struct rol
     w->scratch = malloc(w->scratch_cap);
     w->cl = calloc(nclients ? nclients : 1, sizeof *w->cl);
     w->dirty = calloc(nclients ? nclients : 1, sizeof *w->dirty);
-    if (w->ep < 0 || !w->scratch || !w->cl || !w->dirty || rng_init(&w->rng, "reflector-bench worker") != 0)
+    w->pending = calloc(nclients ? nclients : 1, sizeof *w->pending);
+    w->repair = calloc(nclients ? nclients : 1, sizeof *w->repair);
+    pthread_mutex_init(&w->pub_mu, NULL);
+    w->next_pub = b->t0 + SECOND_NS;
+    w->connect_last = now_ns();
+    if (w->ep < 0 || !w->scratch || !w->cl || !w->dirty || !w->pending || !w->repair ||
+        rng_init(&w->rng, "reflector-bench worker") != 0)
         return -1;
+    if (b->tls) {
+        w->tls = malloc(sizeof *w->tls);
+        if (!w->tls || tls_cfg_init(w->tls, b->tls, &w->rng) != 0) return -1;
+    }
     for (unsigned i = 0; i < nclients; i++) {
         w->cl[i].fd = -1;
         w->cl[i].idx = i;
@@ -92,9 +109,20 @@ void worker_free(struct worker *w) {
         if (w->cl[i].fd >= 0) close(w->cl[i].fd);
         buf_free(&w->cl[i].in);
         buf_free(&w->cl[i].out);
+        if (w->cl[i].tls) {
+            tls_conn_free(w->cl[i].tls);
+            free(w->cl[i].tls);
+        }
     }
+    if (w->tls) {
+        tls_cfg_free(w->tls);
+        free(w->tls);
+    }
+    pthread_mutex_destroy(&w->pub_mu);
     free(w->cl);
     free(w->dirty);
+    free(w->pending);
+    free(w->repair);
     free(w->scratch);
     free(w->free_keys);
     free(w->free_slot);
@@ -110,8 +138,9 @@ static void set_events(struct worker *w, struct client *c, bool out) {
 }
 
 /* Ends a client's socket. `why` is counted unless ERR_N. A client that
- * never reached VERIFIED counts as a failed set-up. */
-static void kill_with(struct worker *w, struct client *c, enum err why) {
+ * never reached VERIFIED counts as a failed set-up unless its end was
+ * planned. */
+static void end_client(struct worker *w, struct client *c, enum err why, bool planned) {
     if (c->state == CS_FREE) return;
     if (why < ERR_N) w->errs.n[why]++;
     uint8_t was = c->state;
@@ -122,10 +151,30 @@ static void kill_with(struct worker *w, struct client *c, enum err why) {
     c->inflight = 0;
     buf_free(&c->in);
     buf_free(&c->out);
+    if (c->tls) {
+        tls_conn_free(c->tls);
+        free(c->tls);
+        c->tls = NULL;
+    }
+    if (c->pending) {
+        for (unsigned i = 0; i < w->npending; i++)
+            if (w->pending[i] == c) {
+                w->pending[i] = w->pending[--w->npending];
+                break;
+            }
+        c->pending = false;
+    }
     w->live--;
-    if (was < CS_VERIFIED) w->failed++;
+    if (was < CS_VERIFIED) {
+        if (!planned) w->failed++;
+        w->setting_up--;
+    } else if (was == CS_VERIFIED) {
+        w->registered--;
+    }
     if (w->role->gone) w->role->gone(w, c);
 }
+
+static void kill_with(struct worker *w, struct client *c, enum err why) { end_client(w, c, why, false); }
 
 void client_kill(struct worker *w, struct client *c) { kill_with(w, c, ERR_N); }
 
@@ -135,17 +184,30 @@ static void mark_dirty(struct worker *w, struct client *c) {
     w->dirty[w->ndirty++] = c;
 }
 
+/* Bytes out through the socket or TLS: > 0 sent, 0 would block, -1 gone. */
+static ssize_t io_send(struct client *c, const uint8_t *p, size_t n) {
+    if (c->tls) {
+        ssize_t r = tls_write(c->tls, p, n);
+        return r > 0 ? r : r == TLS_WANT_WRITE || r == TLS_WANT_READ ? 0 : -1;
+    }
+    for (;;) {
+        ssize_t r = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (r > 0) return r;
+        if (r < 0 && errno == EINTR) continue;
+        return r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
+    }
+}
+
 static void flush(struct worker *w, struct client *c) {
     struct buf *o = &c->out;
-    if (c->state == CS_CONNECTING) return; /* a slot reused since it was marked */
+    if (c->state == CS_CONNECTING || c->state == CS_TLS) return; /* not writable yet, or a slot reused since */
     while (o->len > o->off) {
-        ssize_t r = send(c->fd, o->p + o->off, o->len - o->off, MSG_NOSIGNAL | MSG_DONTWAIT);
+        ssize_t r = io_send(c, o->p + o->off, o->len - o->off);
         if (r > 0) {
             o->off += (uint32_t)r;
             continue;
         }
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        if (r == 0) {
             set_events(w, c, true);
             return;
         }
@@ -184,66 +246,83 @@ void client_send_text(struct worker *w, struct client *c, const char *text, size
     frame_mask_payload(p, len, c->mask);
 }
 
-void client_start(struct worker *w, struct client *c) {
+/* A socket, bind or connect that failed: what ran out, if that is it. */
+static void connect_failed(struct worker *w, struct client *c, int err) {
+    enum err why = ERR_connect_failed;
+    if (limits_explain(err, w->live)) why = err == EMFILE || err == ENFILE ? ERR_no_fd : ERR_no_port;
+    kill_with(w, c, why);
+}
+
+bool worker_may_connect(struct worker *w, uint64_t now) {
     const struct opts *o = w->b->o;
+    if (w->setting_up >= o->setup_inflight) return false;
+    if (o->connect_rate <= 0) return true;
+    /* This worker's share of the rate (the client workers share it; a
+     * storm has its own --reg-rate), bursts of a tenth of a second. */
+    double share = o->connect_rate / w->b->route_workers, burst = share / 10 > 1 ? share / 10 : 1;
+    w->connect_tokens += (double)(now - w->connect_last) * share / 1e9;
+    w->connect_last = now;
+    if (w->connect_tokens > burst) w->connect_tokens = burst;
+    if (w->connect_tokens < 1) return false;
+    w->connect_tokens -= 1;
+    return true;
+}
+
+void client_start(struct worker *w, struct client *c) {
+    const struct bench *b = w->b;
+    const struct target *t = &b->o->target;
+    const struct sockaddr *dst = target_addr(t);
     c->gen++;
     c->state = CS_CONNECTING;
     c->t0 = now_ns();
     c->inflight = 0;
     c->mask = (uint32_t)worker_rand(w);
     w->live++;
-    c->fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    w->setting_up++;
+    c->fd = socket(dst->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (c->fd < 0) {
-        kill_with(w, c, ERR_connect_failed);
+        connect_failed(w, c, errno);
         return;
     }
     int one = 1;
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (w->b->sources > 1) {
-        /* Past ~28k connections one source address runs out of ports: the
-         * four-tuple needs another 127.0.0.x. The port is then picked at
-         * connect, per destination, instead of at bind. */
+    if (b->src && b->src->n) {
+        /* One source address has ~28k ports to a destination: past that the
+         * four-tuple needs another source address. The port is then picked
+         * at connect, per destination, instead of at bind. */
         setsockopt(c->fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
-        struct sockaddr_in src = {.sin_family = AF_INET};
-        src.sin_addr.s_addr = htonl(0x7f000001u + (w->conn_seq++ % w->b->sources));
-        if (bind(c->fd, (struct sockaddr *)&src, sizeof src) != 0) {
-            kill_with(w, c, ERR_connect_failed);
+        unsigned i = (unsigned)(((uint64_t)w->conn_seq++ * b->workers + w->id) % b->src->n);
+        if (bind(c->fd, (const struct sockaddr *)&b->src->a[i], b->src->len) != 0) {
+            connect_failed(w, c, errno);
             return;
         }
     }
-    struct sockaddr_in dst = {.sin_family = AF_INET, .sin_port = htons(o->port)};
-    inet_pton(AF_INET, o->host, &dst.sin_addr);
     struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT, .data.u64 = ev_tag(c, c->gen)};
     c->want_out = true;
-    if (epoll_ctl(w->ep, EPOLL_CTL_ADD, c->fd, &ev) != 0 ||
-        (connect(c->fd, (struct sockaddr *)&dst, sizeof dst) != 0 && errno != EINPROGRESS)) {
-        kill_with(w, c, ERR_connect_failed);
+    if (epoll_ctl(w->ep, EPOLL_CTL_ADD, c->fd, &ev) != 0) {
+        connect_failed(w, c, errno);
         return;
     }
+    if (connect(c->fd, dst, t->addr_len[t->chosen]) != 0 && errno != EINPROGRESS) connect_failed(w, c, errno);
 }
 
 void client_close(struct worker *w, struct client *c) {
     if (c->state == CS_FREE || c->state == CS_CLOSING) return;
     if (c->state < CS_CHALLENGED) {
-        client_kill(w, c);
+        end_client(w, c, ERR_N, true);
         return;
     }
     static const uint8_t normal[2] = {0x03, 0xe8}; /* 1000 */
+    if (c->state == CS_VERIFIED) w->registered--;
     send_control(w, c, WS_CLOSE, normal, sizeof normal);
     c->state = CS_CLOSING;
     c->t0 = now_ns() + CLOSE_WAIT_NS;
 }
 
-static void on_connected(struct worker *w, struct client *c) {
-    int err = 0;
-    socklen_t len = sizeof err;
-    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err) {
-        kill_with(w, c, ERR_connect_failed);
-        return;
-    }
-    const struct opts *o = w->b->o;
-    char req[512];
-    int n = frame_upgrade_request(req, sizeof req, o->host, o->port, o->path);
+static void send_upgrade(struct worker *w, struct client *c) {
+    const struct target *t = &w->b->o->target;
+    char req[1536];
+    int n = frame_upgrade_request(req, sizeof req, t->authority, t->path);
     if (n < 0 || buf_reserve(&c->out, (size_t)n) != 0) {
         kill_with(w, c, ERR_connect_failed);
         return;
@@ -252,6 +331,48 @@ static void on_connected(struct worker *w, struct client *c) {
     c->out.len += (uint32_t)n;
     c->state = CS_HANDSHAKE;
     mark_dirty(w, c);
+}
+
+static void tls_step(struct worker *w, struct client *c) {
+    char why[320];
+    int r = tls_handshake(c->tls, w->tls, why, sizeof why);
+    if (r == 0) {
+        w->tls_handshakes++;
+        if (c->tls->resumed) w->tls_resumed++;
+        send_upgrade(w, c);
+        return;
+    }
+    if (r == TLS_WANT_READ || r == TLS_WANT_WRITE) {
+        set_events(w, c, r == TLS_WANT_WRITE);
+        return;
+    }
+    static atomic_bool said;
+    if (!atomic_exchange(&said, true)) {
+        char url[1400];
+        target_url_text(&w->b->o->target, url, sizeof url);
+        fprintf(stderr, "reflector-bench: %s: %s\n", url, why);
+    }
+    kill_with(w, c, ERR_tls_failed);
+}
+
+static void on_connected(struct worker *w, struct client *c) {
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err) {
+        connect_failed(w, c, err);
+        return;
+    }
+    if (!w->tls) {
+        send_upgrade(w, c);
+        return;
+    }
+    c->tls = malloc(sizeof *c->tls);
+    if (!c->tls || tls_conn_init(c->tls, w->tls, c->fd) != 0) {
+        kill_with(w, c, ERR_tls_failed);
+        return;
+    }
+    c->state = CS_TLS;
+    tls_step(w, c);
 }
 
 static void on_text(struct worker *w, struct client *c, const char *text, size_t len, uint64_t now) {
@@ -268,6 +389,10 @@ static void on_text(struct worker *w, struct client *c, const char *text, size_t
         if (r == 1) {
             c->state = CS_VERIFIED;
             w->verified++;
+            w->registered++;
+            w->setting_up--;
+            w->cur.regs++;
+            if (w->b->series_regs) hist_add(&w->cur.lat, now - c->t0);
             if (w->role->verified) w->role->verified(w, c, now);
         } else if (r == 0) {
             client_kill(w, c); /* refused: the code is counted, the relay closes */
@@ -366,18 +491,44 @@ static void feed(struct worker *w, struct client *c, const uint8_t *data, size_t
     }
 }
 
+/* Bytes in: > 0 read, 0 nothing now, -1 closed or failed. */
+static ssize_t io_recv(struct client *c, uint8_t *p, size_t n) {
+    if (c->tls) {
+        ssize_t r = tls_read(c->tls, p, n);
+        return r > 0 ? r : r == TLS_WANT_READ || r == TLS_WANT_WRITE ? 0 : -1;
+    }
+    for (;;) {
+        ssize_t r = recv(c->fd, p, n, MSG_DONTWAIT);
+        if (r > 0) return r;
+        if (r < 0 && errno == EINTR) continue;
+        return r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
+    }
+}
+
 static void on_readable(struct worker *w, struct client *c) {
-    for (int i = 0; i < READS_PER_EVENT; i++) {
-        ssize_t r = recv(c->fd, w->scratch, w->scratch_cap, MSG_DONTWAIT);
+    if (c->state == CS_TLS) {
+        tls_step(w, c);
+        return;
+    }
+    /* TLS hands out a record at a time, and what it has already read from
+     * the socket epoll cannot see: read until it wants more, within a
+     * bound, and come back to the rest in the next round. */
+    int rounds = c->tls ? TLS_RECORDS_PER_EVENT : READS_PER_EVENT;
+    for (int i = 0; i < rounds; i++) {
+        ssize_t r = io_recv(c, w->scratch, w->scratch_cap);
         if (r > 0) {
             feed(w, c, w->scratch, (size_t)r, now_ns());
-            if (c->state == CS_FREE || (size_t)r < w->scratch_cap) return;
+            if (c->state == CS_FREE) return;
+            if (!c->tls && (size_t)r < w->scratch_cap) return;
             continue;
         }
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+        if (r == 0) return;
         kill_with(w, c, c->state == CS_CLOSING ? ERR_N : ERR_closed_by_server);
         return;
+    }
+    if (c->tls && !c->pending && tls_pending(c->tls)) {
+        c->pending = true;
+        w->pending[w->npending++] = c;
     }
 }
 
@@ -390,9 +541,46 @@ static void flush_dirty(struct worker *w) {
     w->ndirty = 0;
 }
 
+static void publish(struct worker *w, uint64_t now) {
+    uint64_t errors = errs_total(&w->errs);
+    w->cur.errors = errors - w->errs_published;
+    w->errs_published = errors;
+    pthread_mutex_lock(&w->pub_mu);
+    hist_merge(&w->pub.lat, &w->cur.lat);
+    w->pub.delivered += w->cur.delivered;
+    w->pub.sent += w->cur.sent;
+    w->pub.regs += w->cur.regs;
+    w->pub.errors += w->cur.errors;
+    w->pub_live = w->live;
+    w->pub_registered = w->registered;
+    pthread_mutex_unlock(&w->pub_mu);
+    if (w->cur.lat.count) hist_reset(&w->cur.lat);
+    w->cur.delivered = w->cur.sent = w->cur.regs = w->cur.errors = 0;
+    uint64_t t0 = w->b->t0;
+    w->next_pub = now < t0 ? t0 + SECOND_NS : t0 + ((now - t0) / SECOND_NS + 1) * SECOND_NS;
+}
+
+void worker_take(struct worker *w, struct tick *into, unsigned *live, unsigned *registered) {
+    pthread_mutex_lock(&w->pub_mu);
+    hist_merge(&into->lat, &w->pub.lat);
+    into->delivered += w->pub.delivered;
+    into->sent += w->pub.sent;
+    into->regs += w->pub.regs;
+    into->errors += w->pub.errors;
+    *live += w->pub_live;
+    *registered += w->pub_registered;
+    if (w->pub.lat.count) hist_reset(&w->pub.lat);
+    w->pub.delivered = w->pub.sent = w->pub.regs = w->pub.errors = 0;
+    pthread_mutex_unlock(&w->pub_mu);
+}
+
 void worker_poll(struct worker *w, uint64_t timeout_ns) {
     struct epoll_event ev[256];
+    uint64_t now = now_ns();
+    if (now >= w->next_pub) publish(w, now);
+    if (timeout_ns > w->next_pub - now) timeout_ns = w->next_pub - now;
     flush_dirty(w); /* frames queued since the last round (open-loop sends, closes) go out before waiting */
+    if (w->npending) timeout_ns = 0;
     struct timespec ts = {(time_t)(timeout_ns / 1000000000ull), (long)(timeout_ns % 1000000000ull)};
     int n = epoll_pwait2(w->ep, ev, 256, &ts, NULL);
     for (int i = 0; i < n; i++) {
@@ -404,8 +592,21 @@ void worker_poll(struct worker *w, uint64_t timeout_ns) {
             if (e & (EPOLLOUT | EPOLLERR | EPOLLHUP)) on_connected(w, c);
             continue;
         }
+        if (c->state == CS_TLS) {
+            tls_step(w, c);
+            continue;
+        }
         if (e & (EPOLLIN | EPOLLERR | EPOLLHUP)) on_readable(w, c);
         if (c->state != CS_FREE && (e & EPOLLOUT)) flush(w, c);
+    }
+    /* TLS connections with bytes already inside mbedTLS; each may come
+     * back on the list for the next round. */
+    unsigned np = w->npending;
+    for (unsigned i = 0; i < np && i < w->npending; i++) {
+        struct client *c = w->pending[0];
+        w->pending[0] = w->pending[--w->npending];
+        c->pending = false;
+        on_readable(w, c);
     }
     flush_dirty(w);
 }
@@ -415,9 +616,8 @@ void worker_setup(struct worker *w, unsigned from, unsigned to) {
     unsigned base = w->verified + w->failed, next = from, want = to - from;
     uint64_t deadline = now_ns() + (uint64_t)(o->setup_timeout_s * 1e9);
     while (w->verified + w->failed - base < want && !atomic_load(&w->b->abort)) {
-        unsigned done = w->verified + w->failed - base;
-        while (next < to && (next - from) - done < o->setup_inflight) client_start(w, &w->cl[next++]);
-        worker_poll(w, 10000000);
+        while (next < to && worker_may_connect(w, now_ns())) client_start(w, &w->cl[next++]);
+        worker_poll(w, next < to && o->connect_rate > 0 ? 2000000 : 10000000);
         if (now_ns() > deadline) {
             for (unsigned i = from; i < to; i++)
                 if (w->cl[i].state != CS_VERIFIED) kill_with(w, &w->cl[i], ERR_bench_timeout);
@@ -435,6 +635,7 @@ void worker_close_all(struct worker *w, uint64_t deadline) {
     for (unsigned i = 0; i < w->ncl; i++) client_close(w, &w->cl[i]);
     while (w->live && now_ns() < deadline) worker_poll(w, 10000000);
     for (unsigned i = 0; i < w->ncl; i++) client_kill(w, &w->cl[i]);
+    publish(w, now_ns()); /* the last counts, and no connection left */
 }
 
 void worker_wait_phase(struct worker *w, unsigned phase) {

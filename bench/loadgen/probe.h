@@ -1,12 +1,16 @@
-/* The relay's public key, from the register2 of one probe connection. */
+/* One connection before the run: the relay answers, speaks protocol v1,
+ * and tells its public key (register2), which the key set needs to derive
+ * the clients' AES keys. The target's addresses are tried in order; the
+ * first that answers is the one every client uses. */
 #ifndef BENCH_PROBE_H
 #define BENCH_PROBE_H
 
 #include <stddef.h>
 
 #include "bench.h"
+#include "tls.h"
 
-/* Writes the PEM, NUL-terminated, into pem; 0, or -1 with a message. */
-int probe_server_key(const struct opts *o, char *pem, size_t cap, size_t *pem_len);
+/* Sets o->target.chosen; 0, or -1 after saying why. tls: NULL for ws://. */
+int probe_server_key(struct opts *o, const struct tls_trust *tls, char *pem, size_t cap, size_t *pem_len);
 
 #endif

@@ -10,7 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "monitor.h"
 #include "result.h"
 #include "role.h"
 
@@ -71,9 +73,10 @@ void scenario_cost(struct result *r, const struct tally *t, uint64_t envelopes, 
 
 /* The plan's steps: go, read the target around the stat window, wait for
  * the end of the timeline. */
-static void follow_plan(struct bench *b, const struct scenario *sc, struct tally *t) {
+static void follow_plan(struct bench *b, const struct scenario *sc, struct tally *t, uint64_t start_at) {
     const struct opts *o = b->o;
     b->go = now_ns() + GO_DELAY_NS;
+    if (start_at > b->go) b->go = start_at;
     sc->plan(b, (uint64_t)(o->warmup_s * 1e9), (uint64_t)(o->duration_s * 1e9));
     atomic_store(&b->phase, 1);
     if (o->pid > 0 && b->stat_end > b->stat_start) {
@@ -91,18 +94,31 @@ static void result_init(struct result *r, const struct opts *o, const struct sce
     r->clients = sc->clients ? o->clients : o->reg_inflight;
     r->size = o->size;
     r->duration_s = o->duration_s;
-    r->msgs_per_s = r->p50_us = r->p90_us = r->p99_us = r->p999_us = r->max_us = NAN;
+    r->msgs_per_s = r->p50_us = r->p90_us = r->p99_us = r->p999_us = r->p9999_us = r->max_us = NAN;
+    r->bench_rss_go_kib = r->bench_rss_end_kib = NAN;
     r->regs_per_s = r->rss_per_conn_bytes = r->rss_avg_conn_bytes = r->quiet_p99_us = r->quiet_msgs_per_s = NAN;
     r->rss0_kib = r->rss_half_kib = r->rss_full_kib = NAN;
     r->cpu_us_per_envelope = r->cpu_us_per_registration = r->ctxsw_per_envelope = r->cpu_cores = r->rss_kib = NAN;
     r->rate = NAN;
 }
 
+void result_free(struct result *r) {
+    free(r->hist);
+    free(r->quiet_hist);
+    if (r->series) series_free(r->series);
+    free(r->series);
+    r->hist = r->quiet_hist = NULL;
+    r->series = NULL;
+}
+
 int run_scenario(const struct run_ctx *ctx, const struct scenario *sc, struct result *r) {
     static struct worker w[MAX_WORKERS];
     const struct opts *o = ctx->o;
-    struct bench b = {.o = o, .keys = ctx->keys, .sources = ctx->sources};
+    struct bench b = {.o = o, .keys = ctx->keys, .src = ctx->src, .tls = ctx->tls, .rate = o->rate,
+                      .setup_first = true};
     result_init(r, o, sc);
+    if (sc->prepare) sc->prepare(&b);
+    b.t0 = now_ns();
     struct tally *t = calloc(1, sizeof *t);
     if (!t || make_envelope(&b, o->size) != 0) {
         free(t);
@@ -138,6 +154,7 @@ int run_scenario(const struct run_ctx *ctx, const struct scenario *sc, struct re
     }
     r->rss0_kib = proc_rss_kib(o->pid);
     for (unsigned i = 0; i < nw; i++) pthread_create(&w[i].thread, NULL, w[i].role->main, &w[i]);
+    struct monitor *mon = monitor_start(&b, w, nw, sc->name, ctx->csv, ctx->progress);
 
     double setup_wait = o->setup_timeout_s + 10;
     if (!scenario_wait_ready(&b, nw, setup_wait)) {
@@ -150,9 +167,21 @@ int run_scenario(const struct run_ctx *ctx, const struct scenario *sc, struct re
             rc = -1;
         }
     } else {
-        follow_plan(&b, sc, t);
+        follow_plan(&b, sc, t, ctx->start_at_ns);
+        r->bench_rss_go_kib = proc_rss_kib(getpid());
     }
     for (unsigned i = 0; i < nw; i++) pthread_join(w[i].thread, NULL);
+    r->bench_rss_end_kib = proc_rss_kib(getpid());
+    if (mon) r->series = monitor_stop(mon);
+    if (b.go) {
+        r->go_unix_ms = r->series ? r->series->origin_unix_ms + (b.go - b.t0) / 1000000 : 0;
+        uint64_t ws = b.win_start[0] ? b.win_start[0] : b.reg_win_start, we = b.win_end[1] ? b.win_end[1]
+                      : b.win_end[0] ? b.win_end[0] : b.reg_win_end;
+        if (ws > b.t0 && we > ws) {
+            r->win_start_s = (double)(ws - b.t0) / 1e9;
+            r->win_end_s = (double)(we - b.t0) / 1e9;
+        }
+    }
 
     for (unsigned i = 0; i < nw; i++) {
         hist_merge(&t->lat[0], &w[i].lat[0]);
@@ -162,6 +191,11 @@ int run_scenario(const struct run_ctx *ctx, const struct scenario *sc, struct re
         t->delivered[1] += w[i].delivered[1];
         t->regs += w[i].regs;
         r->skipped += w[i].reg_skipped;
+        r->sent += w[i].sent;
+        r->attempts += w[i].sent + w[i].reg_started + (i < nclient ? w[i].verified + w[i].failed : 0);
+        r->churns += w[i].churns;
+        r->tls_handshakes += w[i].tls_handshakes;
+        r->tls_resumed += w[i].tls_resumed;
         errs_merge(&r->errs, &w[i].errs);
         if (i < nclient) {
             r->verified += w[i].verified;

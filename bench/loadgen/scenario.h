@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "bench.h"
 #include "hist.h"
@@ -28,6 +29,9 @@ struct scenario {
     const char *name;
     const struct role *clients; /* --threads workers sharing --clients clients; NULL: none */
     const struct role *storm;   /* one more worker with --reg-inflight slots; NULL: none */
+    /* Before the workers start: the load the roles follow (b->rate,
+     * setup_first, managed, stages, churn, series_regs). Optional. */
+    void (*prepare)(struct bench *b);
     /* The timeline from b->go: windows, send and storm limits, stat window. */
     void (*plan)(struct bench *b, uint64_t warmup_ns, uint64_t duration_ns);
     /* Instead of a plan: the main thread's own steps once every worker is
@@ -48,7 +52,11 @@ struct run_ctx {
     struct keyset *keys;
     const uint32_t *client_keys; /* key index per client; NULL: client i has key i */
     unsigned storm_key_base;     /* the storm's keys follow the clients' */
-    unsigned sources;
+    const struct sources *src;
+    const struct tls_trust *tls;
+    FILE *csv;                   /* --timeseries, or NULL */
+    bool progress;
+    uint64_t start_at_ns;        /* --start-at on the monotonic clock, for the first scenario; 0: none */
 };
 
 int run_scenario(const struct run_ctx *ctx, const struct scenario *sc, struct result *r);
