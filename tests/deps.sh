@@ -27,6 +27,10 @@ packages=(
   openssl                # tests/deploy: the test's self-signed certificate
   systemd                # tests/deploy: systemd-analyze verify deploy/systemd/
   strace                 # tests/deploy: the relay's system calls against the unit's filter
+  libseccomp-dev         # tests: the launcher that refuses io_uring the way Docker does
+  libsodium-dev          # the 2025 dialect: X25519 and XSalsa20-Poly1305
+  libnats-dev            # --nats: the cnats client
+  nats-server            # tests/cluster: a real NATS cluster
   npm
   ca-certificates
 )
