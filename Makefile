@@ -18,7 +18,7 @@ CPPFLAGS += -D_GNU_SOURCE -DREFLECTOR_VERSION='"$(VERSION)"' -DLIBURING_VERSION=
 CFLAGS   += $(CSTD) $(WARN) $(OPT) -pthread
 # Each object's header dependencies, written by the compiler beside it (.d).
 DEPFLAGS := -MMD -MP
-LDLIBS   := -luring -lwslay -lmbedtls -lmbedx509 -lmbedcrypto -lxxhash -lpthread
+LDLIBS   := -lsodium -luring -lwslay -lmbedtls -lmbedx509 -lmbedcrypto -lxxhash -lpthread
 
 LLHTTP_SRC ?= /usr/share/llhttp
 LLHTTP_INC ?= /usr/share/include/llhttp
@@ -28,7 +28,7 @@ RELAY_MAIN := relay/main.c
 RELAY_SRC  := $(filter-out $(RELAY_MAIN),$(sort $(wildcard relay/*.c)))
 # The protocol layer; test_session.c links it over a fake runtime
 # (tests/unit/fake_runtime.c) instead of the real one.
-SESSION_SRC := relay/session.c relay/registration.c relay/route.c relay/registry.c relay/crypto_pool.c relay/key_cache.c
+SESSION_SRC := relay/session.c relay/d25_session.c relay/registration.c relay/route.c relay/registry.c relay/crypto_pool.c relay/key_cache.c
 SESSION_TEST_SRC := tests/unit/main.c tests/unit/vectors.c tests/unit/fake_runtime.c tests/unit/test_session.c \
                     tests/unit/test_crypto_pool.c \
                     $(PROTO_SRC) $(SESSION_SRC) relay/config.c relay/log.c relay/clock.c

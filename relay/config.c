@@ -151,6 +151,14 @@ static const struct setting settings[] = {
      "off", NULL, "want on or off", B(add_sender_key), true},
     {"www", "DIR", "serve static files from DIR", NULL, "none", NULL, T(www), 0, 0, false},
     {"key", "FILE", "server P-521 key, PKCS#8 PEM", NULL, "a fresh key per run", NULL, T(key_file), 0, 0, false},
+    {"key-x25519", "FILE",
+     "server X25519 key of the 2025 Simpatico dialect: the secret key as unpadded base64url (reflector keygen "
+     "--x25519 FILE)",
+     NULL, "a fresh key per run", NULL, T(key_x25519_file), 0, 0, false},
+    {"replay-window", "N",
+     "2025 dialect: the last N nonces of each sender are remembered and a MESSAGE reusing one is refused with "
+     "REPLAYED_NONCE (8 bytes each per connection; applies to registrations after a reload); 0: no check",
+     "256", NULL, "want 0..65536", U(replay_window), 0, 65536, true},
     {"max-message", "BYTES", "largest WebSocket message accepted", "4096", NULL, "want 64..67108864 bytes",
      Z(max_message), 64, 64ul << 20, false},
     {"max-conns", "N", "open connections at most", "100000", NULL, "want 1..10000000", U(max_conns), 1, 10000000,

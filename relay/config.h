@@ -32,6 +32,8 @@ struct config {
     unsigned register_timeout_s;
     const char *www;            /* static web root, NULL: none */
     const char *key_file;       /* server key, NULL: fresh key per run */
+    const char *key_x25519_file; /* the 2025 dialect's server key, NULL: fresh per run */
+    unsigned replay_window;     /* 2025 dialect: nonces remembered per sender */
     size_t max_message;         /* bytes of one WebSocket message */
     unsigned max_conns;         /* global open connections */
     unsigned max_conns_per_ip;  /* 0: no limit */

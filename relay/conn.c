@@ -291,17 +291,20 @@ void conn_close_after(struct conn *c) {
     enter_closing(c);
 }
 
-void conn_open_ws(struct conn *c, const struct conn_handler *h) {
+void conn_open_ws(struct conn *c, const struct conn_handler *h, const char *target, size_t len) {
     struct shard *s = c->shard;
     c->handler = h;
-    free(c->http);
+    /* The target lives in the request head: freed only after open_at. */
+    struct http_request *head = c->http;
     c->http = NULL;
     c->phase = PHASE_WS;
     c->last_ping_ms = clock_mono_ms();
     c->opened = true;
     COUNT(&s->stats, handshakes);
     log_debug("ws_open", "WebSocket open conn=%llu", (unsigned long long)c->serial);
-    handler_of(c)->open(c);
+    if (h->open_at) handler_of(c)->open_at(c, target, len);
+    else handler_of(c)->open(c);
+    free(head);
 }
 
 void conn_on_send(struct conn *c, int res) {

@@ -23,6 +23,9 @@ struct conn_handler {
     bool (*accepts)(const char *target, size_t len);
     /* The WebSocket is open. */
     void (*open)(struct conn *c);
+    /* Instead of open, when set: the WebSocket is open on this request
+     * target (a dialect that names its client in the path). */
+    void (*open_at)(struct conn *c, const char *target, size_t len);
     /* One whole text message, valid UTF-8, at most --max-message bytes.
      * The text may be changed in place; it is gone after the call. */
     void (*message)(struct conn *c, char *text, size_t len);

@@ -77,7 +77,7 @@ void conn_on_send(struct conn *c, int res);
 void conn_on_eof(struct conn *c);
 void conn_tick(struct conn *c, uint64_t now);
 /* The WebSocket upgrade is answered: the connection is open, served by h. */
-void conn_open_ws(struct conn *c, const struct conn_handler *h);
+void conn_open_ws(struct conn *c, const struct conn_handler *h, const char *target, size_t len);
 /* Shutdown: close 1001 to open WebSockets, drop the rest. */
 void conn_begin_stop(struct conn *c);
 /* A moved connection lands on s. */

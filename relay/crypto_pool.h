@@ -21,6 +21,7 @@
  * callback given at start (the libuv after-work shape). */
 #ifndef CRYPTO_POOL_H
 #define CRYPTO_POOL_H
+#include "dialect2025.h"
 #include "mailbox.h"
 #include "register3.h"
 #include "sig.h"
@@ -30,6 +31,20 @@
 
 struct server_key;
 struct shard;
+
+/* What a job proves: a protocol v1 register3 (ECDH P-521 + AES), or a 2025
+ * dialect CHALLENGE_RESPONSE (X25519 + XSalsa20-Poly1305). */
+enum crypto_kind { CRYPTO_P521, CRYPTO_X25519 };
+
+/* A 2025 CHALLENGE_RESPONSE, decoded: what d25_verify needs. */
+struct crypto_x25519 {
+    uint8_t client_pk[D25_KEY_BYTES];
+    uint8_t nonce[D25_NONCE_BYTES];
+    uint8_t cipher[D25_CIPHER_MAX];
+    uint32_t cipher_len;
+    char text[D25_CHALLENGE_MAX];
+    uint32_t text_len;
+};
 
 struct crypto_job {
     struct mail_item mail;   /* how the result travels back */
@@ -43,7 +58,9 @@ struct crypto_job {
     _Atomic bool cancelled;
     uint32_t bucket;
     enum reg_code code;
-    struct register3 req;
+    enum crypto_kind kind;
+    struct crypto_x25519 x; /* CRYPTO_X25519 */
+    struct register3 req;   /* CRYPTO_P521 */
     char sig[SIG_LEN + 1];
 };
 
@@ -54,6 +71,7 @@ struct crypto_pool_settings {
     unsigned rate_per_address;  /* per second, bursts of twice that; 0: no limit */
     unsigned key_cache;         /* AES keys of registered key pairs kept; 0: none */
     unsigned deadline_ms;       /* a job waiting this long goes to the thread at normal priority */
+    const struct d25_key *x25519; /* the 2025 dialect's server key (read at start only) */
 };
 
 enum crypto_admit { CRYPTO_QUEUED, CRYPTO_FULL, CRYPTO_ADDRESS_BUSY, CRYPTO_ADDRESS_RATE };

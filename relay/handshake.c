@@ -117,7 +117,7 @@ static void upgrade(struct conn *c, const struct http_request *req) {
                      "Sec-WebSocket-Accept: %s\r\n%s\r\n",
                      accept, offered ? "Sec-WebSocket-Protocol: " SUBPROTOCOL "\r\n" : "");
     if (conn_queue_bytes(c, head, (size_t)n) != 0) return;
-    conn_open_ws(c, h);
+    conn_open_ws(c, h, req->url, req->url_len);
 }
 
 static void on_request(struct conn *c) {

@@ -1,4 +1,5 @@
 #include "key_file.h"
+#include "dialect2025.h"
 #include "server_key.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -67,20 +68,15 @@ static int write_all(int fd, const char *p, size_t n) {
     return 0;
 }
 
-int key_file_write(const struct server_key *k, const char *path, char *err, size_t errlen) {
-    char pem[2048];
+/* A new file (never one that exists, never through a link), mode 0600. */
+static int write_secret(const char *path, const char *pem, size_t n, char *err, size_t errlen) {
     int rc = -1;
-    int n = server_key_private_pem(k, pem, sizeof pem);
-    if (n <= 0) {
-        snprintf(err, errlen, "key file %s: cannot encode the key", path);
-        goto out;
-    }
     int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
     if (fd < 0) {
         snprintf(err, errlen, "key file %s: cannot create: %s", path, strerror(errno));
         goto out;
     }
-    if (write_all(fd, pem, (size_t)n) != 0 || fsync(fd) != 0) {
+    if (write_all(fd, pem, n) != 0 || fsync(fd) != 0) {
         snprintf(err, errlen, "key file %s: cannot write: %s", path, strerror(errno));
         close(fd);
         unlink(path);
@@ -93,6 +89,38 @@ int key_file_write(const struct server_key *k, const char *path, char *err, size
     }
     rc = 0;
 out:
+    return rc;
+}
+
+int key_file_write(const struct server_key *k, const char *path, char *err, size_t errlen) {
+    char pem[2048];
+    int rc = -1;
+    int n = server_key_private_pem(k, pem, sizeof pem);
+    if (n <= 0) snprintf(err, errlen, "key file %s: cannot encode the key", path);
+    else rc = write_secret(path, pem, (size_t)n, err, errlen);
     mbedtls_platform_zeroize(pem, sizeof pem);
+    return rc;
+}
+
+int key_file_load_x25519(struct d25_key *k, const char *path, char *err, size_t errlen) {
+    size_t len;
+    int error;
+    char *buf = read_small_file(path, &len, &error);
+    if (!buf) {
+        snprintf(err, errlen, "key file %s: cannot read: %s", path, strerror(error));
+        return -1;
+    }
+    int rc = d25_key_from_text(k, buf, len);
+    if (rc != 0) snprintf(err, errlen, "key file %s: not an X25519 secret key (43 characters of base64url)", path);
+    mbedtls_platform_zeroize(buf, len);
+    free(buf);
+    return rc;
+}
+
+int key_file_write_x25519(const struct d25_key *k, const char *path, char *err, size_t errlen) {
+    char text[64];
+    size_t n = d25_key_to_text(k, text);
+    int rc = write_secret(path, text, n, err, errlen);
+    mbedtls_platform_zeroize(text, sizeof text);
     return rc;
 }

@@ -12,4 +12,9 @@ int key_file_load(struct server_key *k, const char *path, char *err, size_t errl
  * an existing file is an error, never overwritten. */
 int key_file_write(const struct server_key *k, const char *path, char *err, size_t errlen);
 
+struct d25_key;
+/* The 2025 dialect's X25519 key: the secret as unpadded base64url, a line. */
+int key_file_load_x25519(struct d25_key *k, const char *path, char *err, size_t errlen);
+int key_file_write_x25519(const struct d25_key *k, const char *path, char *err, size_t errlen);
+
 #endif

@@ -3,6 +3,7 @@
  * protocol v1's connection handler and shard hooks (session.h). */
 #include "config.h"
 #include "crypto_pool.h"
+#include "d25_session.h"
 #include "key_file.h"
 #include "log.h"
 #include "metrics.h"
@@ -16,11 +17,27 @@
 #include <errno.h>
 #include <mbedtls/version.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <wslay/wslayver.h>
+
+/* `reflector keygen --x25519 FILE`: the 2025 dialect's key; prints the public key. */
+static int keygen_x25519(const char *path) {
+    struct d25_key key;
+    char err[256];
+    if (d25_key_generate(&key) != 0) {
+        fprintf(stderr, "reflector: cannot generate a key\n");
+        return 1;
+    }
+    int rc = key_file_write_x25519(&key, path, err, sizeof err);
+    if (rc == 0) printf("%s\n", key.pk_text);
+    else fprintf(stderr, "reflector: %s\n", err);
+    sodium_memzero(&key, sizeof key);
+    return rc == 0 ? 0 : 1;
+}
 
 static int keygen(const char *path) {
     struct server_key key;
@@ -92,6 +109,14 @@ static int check_config(int argc, char **argv) {
         }
         server_key_free(&key);
     }
+    if (cfg.key_x25519_file) {
+        struct d25_key xkey;
+        if (key_file_load_x25519(&xkey, cfg.key_x25519_file, err, sizeof err) != 0) {
+            fprintf(stderr, "reflector: --key-x25519: %s\n", err);
+            return 2;
+        }
+        sodium_memzero(&xkey, sizeof xkey);
+    }
     if (cfg.www) {
         static struct static_root root;
         if (static_root_init(&root, cfg.www, err, sizeof err) != 0) {
@@ -106,9 +131,14 @@ static int check_config(int argc, char **argv) {
 int main(int argc, char **argv) {
     struct timespec started;
     clock_gettime(CLOCK_REALTIME, &started);
+    if (sodium_init() < 0) {
+        fprintf(stderr, "reflector: cannot initialise libsodium\n");
+        return 1;
+    }
     if (argc >= 2 && strcmp(argv[1], "keygen") == 0) {
-        if (argc != 3) {
-            fprintf(stderr, "reflector: usage: reflector keygen FILE\n");
+        if (argc == 4 && strcmp(argv[2], "--x25519") == 0) return keygen_x25519(argv[3]);
+        if (argc != 3 || argv[2][0] == '-') {
+            fprintf(stderr, "reflector: usage: reflector keygen FILE | reflector keygen --x25519 FILE\n");
             return 2;
         }
         return keygen(argv[2]);
@@ -148,11 +178,23 @@ int main(int argc, char **argv) {
         return 1;
     }
 
+    static struct d25_key xkey;
+    if (cfg.key_x25519_file) {
+        if (key_file_load_x25519(&xkey, cfg.key_x25519_file, err, sizeof err) != 0) {
+            fprintf(stderr, "reflector: --key-x25519: %s\n", err);
+            return 2;
+        }
+    } else if (d25_key_generate(&xkey) != 0) {
+        fprintf(stderr, "reflector: cannot generate an X25519 key\n");
+        return 1;
+    }
+
     static struct runtime rt;
     static struct v1 v1;
     const struct shard_hooks hooks = {
         .init = session_shard_init, .destroy = session_shard_destroy, .ctx = &v1};
-    static const struct conn_handler *const handlers[] = {&session_handler, NULL};
+    /* A path that is an X25519 key speaks the 2025 dialect; any other, v1. */
+    static const struct conn_handler *const handlers[] = {&d25_handler, &session_handler, NULL};
     if (runtime_init(&rt, &cfg, handlers, &hooks, err, sizeof err) != 0) {
         fprintf(stderr, "reflector: %s\n", err);
         return 2;
@@ -170,16 +212,16 @@ int main(int argc, char **argv) {
             return 2;
         }
     }
-    if (v1_init(&v1, &cfg, &key, &rt, err, sizeof err) != 0 || runtime_start(&rt, err, sizeof err) != 0 ||
+    if (v1_init(&v1, &cfg, &key, &xkey, &rt, err, sizeof err) != 0 || runtime_start(&rt, err, sizeof err) != 0 ||
         (metrics_server && metrics_server_run(metrics_server) != 0)) {
         fprintf(stderr, "reflector: %s\n", err);
         return 1;
     }
     log_info("start", "reflector %s listening on %s: %u shards, %u crypto threads, max message %zu, "
-             "io_uring (liburing %s), wslay %s, mbedTLS %s; server key %s%s",
+             "io_uring (liburing %s), wslay %s, mbedTLS %s; server key %s%s; 2025 dialect key %s%s",
              REFLECTOR_VERSION, cfg.listen_text, rt.nshards, cfg.crypto_threads, cfg.max_message,
              LIBURING_VERSION, WSLAY_VERSION, MBEDTLS_VERSION_STRING, server_key_sig(&key),
-             cfg.key_file ? "" : " (fresh for this run)");
+             cfg.key_file ? "" : " (fresh for this run)", xkey.pk_text, cfg.key_x25519_file ? "" : " (fresh for this run)");
     if (metrics_server) log_info("metrics", "metrics at http://%s/metrics", cfg.metrics_text);
 
     /* The settings in force: the start's, then each reload's. The shards
@@ -203,6 +245,7 @@ int main(int argc, char **argv) {
     v1_destroy(&v1);
     runtime_destroy(&rt);
     server_key_free(&key);
+    sodium_memzero(&xkey, sizeof xkey);
     log_info("stopped", "stopped");
     return 0;
 }

@@ -27,11 +27,11 @@ void registry_destroy(struct registry *r) {
     free(r->hashes);
 }
 
-struct session *registry_find(const struct registry *r, const char *sig, uint64_t hash) {
+struct session *registry_find_in(const struct registry *r, unsigned dialect, const char *sig, uint64_t hash) {
     for (size_t i = home(r, hash);; i = (i + 1) & r->mask) {
         struct session *c = r->slots[i];
         if (!c) return NULL;
-        if (r->hashes[i] == hash && memcmp(sig_of(c), sig, SIG_LEN) == 0) return c;
+        if (r->hashes[i] == hash && c->dialect == dialect && memcmp(sig_of(c), sig, SIG_LEN) == 0) return c;
     }
 }
 
@@ -59,7 +59,7 @@ struct session *registry_put(struct registry *r, struct session *c, uint64_t has
             r->count++;
             return NULL;
         }
-        if (r->hashes[i] == hash && memcmp(sig_of(old), sig_of(c), SIG_LEN) == 0) {
+        if (r->hashes[i] == hash && old->dialect == c->dialect && memcmp(sig_of(old), sig_of(c), SIG_LEN) == 0) {
             r->slots[i] = c;
             return old;
         }

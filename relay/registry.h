@@ -18,7 +18,12 @@ struct registry {
 
 int registry_init(struct registry *r, size_t capacity);
 void registry_destroy(struct registry *r);
-struct session *registry_find(const struct registry *r, const char *sig, uint64_t hash);
+/* Addresses are (dialect, 43 characters): a v1 SIG and a 2025 key with the
+ * same text are different addresses. */
+struct session *registry_find_in(const struct registry *r, unsigned dialect, const char *sig, uint64_t hash);
+static inline struct session *registry_find(const struct registry *r, const char *sig, uint64_t hash) {
+    return registry_find_in(r, 0, sig, hash);
+}
 /* Inserts or replaces; returns the session it displaced, or NULL, and
  * sets *failed (when given) if the table could not grow to take it. */
 struct session *registry_put(struct registry *r, struct session *c, uint64_t hash, bool *failed);

@@ -35,7 +35,7 @@ struct reply_mail {
 static unsigned owner_of(struct shard *s, uint64_t hash) { return (unsigned)(hash % shard_count(s)); }
 
 /* A reply for a connection of this shard or another. */
-static void reply_to(struct session_shard *ss, unsigned dest, uint64_t conn, const char *json, int len) {
+void route_reply(struct session_shard *ss, unsigned dest, uint64_t conn, const char *json, int len) {
     if (len <= 0) return;
     struct shard *s = ss->shard;
     if (dest == shard_id(s)) {
@@ -89,7 +89,7 @@ static void deliver_here(struct session_shard *ss, unsigned src, uint64_t sender
         if (!id_len) return;
         n = reply_delivered(ss->scratch, ss->scratch_cap, text + id_off, id_len);
     }
-    reply_to(ss, src, sender, ss->scratch, n);
+    route_reply(ss, src, sender, ss->scratch, n);
 }
 
 void route_on_envelope(struct shard *s, int src, void *msg, size_t len) {
@@ -100,7 +100,7 @@ void route_on_envelope(struct shard *s, int src, void *msg, size_t len) {
 }
 
 /* Token bucket: --rate per second, bursts of twice that. */
-static bool rate_allows(const struct config *cfg, struct session *sess) {
+bool route_rate_allows(const struct config *cfg, struct session *sess) {
     /* --rate may have been changed by a reload: the bucket holds at most
      * the new burst. */
     uint64_t rate = cfg->rate;
@@ -122,7 +122,7 @@ void route_envelope(struct conn *c, struct msg *m, char *text, size_t len) {
     struct session *sess = session_of(c);
     struct shard *s = conn_shard(c);
     uint32_t to_off = m->to.off, to_len = m->to.len, id_off = m->id.off, id_len = m->id.len;
-    if (!rate_allows(shard_config(s), sess)) {
+    if (!route_rate_allows(shard_config(s), sess)) {
         COUNT(&ss->stats, rate_limited);
         session_send_error(c, "RATE_LIMITED", text, to_off, to_len, id_off, id_len);
         return;
@@ -213,5 +213,5 @@ void route_on_lookup(struct shard *s, int src, void *msg, size_t len) {
     struct lookup_mail *l = msg;
     struct session_shard *ss = session_shard_of(s);
     int n = invite4_json(ss, l->sig, l->hash);
-    reply_to(ss, (unsigned)src, l->sender, ss->scratch, n);
+    route_reply(ss, (unsigned)src, l->sender, ss->scratch, n);
 }

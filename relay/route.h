@@ -4,12 +4,21 @@
  * registry and queues the acceptEnvelop for it. */
 #ifndef ROUTE_H
 #define ROUTE_H
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct conn;
 struct shard;
 struct msg;
 
+struct session_shard;
+struct session;
+struct config;
+/* A reply for connection conn of shard dest, this one or another. */
+void route_reply(struct session_shard *ss, unsigned dest, uint64_t conn, const char *json, int len);
+/* The sender's token bucket: --rate per second, bursts of twice that. */
+bool route_rate_allows(const struct config *cfg, struct session *sess);
 void route_envelope(struct conn *c, struct msg *m, char *text, size_t len);
 void route_lookup(struct conn *c, const struct msg *m, const char *text);
 

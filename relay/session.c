@@ -2,6 +2,7 @@
 #include "clock.h"
 #include "config.h"
 #include "crypto_pool.h"
+#include "d25_session.h"
 #include "message.h"
 #include "registration.h"
 #include "reply.h"
@@ -124,20 +125,22 @@ void session_shard_destroy(struct shard *s) {
     free(ss);
 }
 
-int v1_init(struct v1 *v1, const struct config *cfg, const struct server_key *key, struct runtime *rt,
-            char *err, size_t errlen) {
+int v1_init(struct v1 *v1, const struct config *cfg, const struct server_key *key, const struct d25_key *x25519,
+            struct runtime *rt, char *err, size_t errlen) {
     memset(v1, 0, sizeof *v1);
     v1->cfg = cfg;
     v1->key = key;
+    v1->x25519 = x25519;
     v1->challenge_prefix = reply_challenge_prefix(server_key_public_pem(key));
     if (!v1->challenge_prefix) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
-    int kinds[4] = {
+    int kinds[6] = {
         mail_kind(rt, route_on_envelope, NULL), mail_kind(rt, route_on_lookup, NULL),
-        mail_kind(rt, route_on_reply, NULL), mail_kind(rt, registration_on_result, registration_drop_result)};
-    for (int i = 0; i < 4; i++) {
+        mail_kind(rt, route_on_reply, NULL), mail_kind(rt, registration_on_result, registration_drop_result),
+        mail_kind(rt, d25_on_envelope, NULL), mail_kind(rt, d25_on_result, registration_drop_result)};
+    for (int i = 0; i < 6; i++) {
         if (kinds[i] < 0) {
             snprintf(err, errlen, "too many mail kinds");
             return -1;
@@ -147,6 +150,8 @@ int v1_init(struct v1 *v1, const struct config *cfg, const struct server_key *ke
     v1->mail_lookup = (unsigned)kinds[1];
     v1->mail_reply = (unsigned)kinds[2];
     v1->mail_result = (unsigned)kinds[3];
+    v1->mail_d25_envelope = (unsigned)kinds[4];
+    v1->mail_d25_result = (unsigned)kinds[5];
     struct crypto_pool_settings pool = {
         .threads = cfg->crypto_threads,
         .max_pending = cfg->max_pending_registrations,
@@ -154,6 +159,7 @@ int v1_init(struct v1 *v1, const struct config *cfg, const struct server_key *ke
         .rate_per_address = cfg->registration_rate_per_ip,
         .key_cache = cfg->key_cache,
         .deadline_ms = cfg->proof_deadline_ms,
+        .x25519 = x25519,
     };
     v1->pool = crypto_pool_start(&pool, key, registration_done, err, errlen);
     return v1->pool ? 0 : -1;

@@ -20,6 +20,7 @@ struct config;
 struct runtime;
 struct server_key;
 struct crypto_pool;
+struct d25_key;
 
 /* Process-wide, read-only once the shards run. */
 struct v1 {
@@ -29,12 +30,16 @@ struct v1 {
     struct crypto_pool *pool;
     /* Mail kinds (mailbox.h). */
     unsigned mail_envelope, mail_lookup, mail_reply, mail_result;
+    /* The 2025 dialect beside it (d25_session.h). */
+    const struct d25_key *x25519;
+    unsigned mail_d25_envelope, mail_d25_result;
 };
 
 /* One connection's protocol state: the runtime's ext area of it. */
 struct session {
     struct reg_machine reg;
     bool registered;         /* in its owner shard's registry */
+    uint8_t dialect;         /* 0: protocol v1; 1: the 2025 dialect (d25_session.h) */
     uint64_t t1;
     uint64_t deadline_ms;    /* --register-timeout */
     struct crypto_job *job;  /* the proof queued or computing, to cancel */
@@ -68,7 +73,16 @@ struct session {
     X(received_deliver_envelop, "deliverEnvelop messages received")                               \
     X(received_invite3, "invite3 messages received")                                              \
     X(sig_in_use, "registrations refused with SIG_IN_USE")                                        \
-    X(replaced, "connections replaced by a newer one with the same SIG")
+    X(replaced, "connections replaced by a newer one with the same SIG")                          \
+    X(d25_received_challenge_response, "2025 dialect: CHALLENGE_RESPONSE messages received")     \
+    X(d25_received_message, "2025 dialect: MESSAGE envelopes received")                           \
+    X(d25_registered, "2025 dialect: registrations answered REGISTER_SUCCESS")                    \
+    X(d25_register_failed, "2025 dialect: registrations answered REGISTER_FAILURE")               \
+    X(d25_register_timeouts, "2025 dialect: registrations that timed out")                        \
+    X(d25_already_registered, "2025 dialect: registrations refused with SOCKET_ALREADY_REGISTERED") \
+    X(d25_refused, "2025 dialect: messages answered with an error (SOCKET_NOT_REGISTERED, MISMATCHED_SOCKET_PUBLIC_KEY, ...)") \
+    X(d25_replayed_nonce, "2025 dialect: envelopes refused with REPLAYED_NONCE")                  \
+    X(d25_delivered, "2025 dialect: envelopes queued for their recipient")
 
 struct session_stats {
     SESSION_STATS(COUNTER_FIELD)
@@ -105,8 +119,8 @@ void session_shard_destroy(struct shard *s);
 
 /* Sets up what is process-wide: the challenge, the crypto pool, the mail
  * kinds (between runtime_init and runtime_start). */
-int v1_init(struct v1 *v1, const struct config *cfg, const struct server_key *key, struct runtime *rt,
-            char *err, size_t errlen);
+int v1_init(struct v1 *v1, const struct config *cfg, const struct server_key *key, const struct d25_key *x25519,
+            struct runtime *rt, char *err, size_t errlen);
 void v1_destroy(struct v1 *v1);
 
 /* {"handler":"error",...} to c, with "to" and "id" copied raw from text

@@ -30,7 +30,7 @@ static bool start(unsigned shards, const char *flag1, const char *value1) {
     fake_start(shards, &session_handler, &hooks);
     fake_set_config(&cfg);
     char err[256];
-    if (v1_init(&v1, &cfg, &key, fake_rt(), err, sizeof err) != 0) {
+    if (v1_init(&v1, &cfg, &key, NULL, fake_rt(), err, sizeof err) != 0) {
         fprintf(stderr, "  v1_init: %s\n", err);
         return false;
     }
