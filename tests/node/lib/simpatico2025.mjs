@@ -101,7 +101,7 @@ export async function register(base, user = generateEncryptionKeys(), { tamper }
   const sharedSecret = deriveSharedSecret(user.privateKeyBits, decode(challenge.from));
   const to = { publicKeyString: challenge.from, sharedSecret };
   let response = encryptMessage(user, to, challenge.challengeText, 'CHALLENGE_RESPONSE', false, decode(challenge.nonce));
-  if (tamper) response = tamper(response, challenge);
+  if (tamper) response = tamper(response, challenge, { user, to });
   conn.send(response);
   const verdict = await conn.next();
   return { conn, user, challenge, verdict, serverKey: challenge.from };
