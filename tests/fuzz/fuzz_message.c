@@ -9,7 +9,14 @@
  * changes only the handler token, and leaves valid JSON whose other fields
  * are byte for byte where they were, with the handler now "acceptEnvelop"
  * (so the recipient sees what the relay checked); register3_extract fills
- * NUL-terminated fields within their limits. */
+ * NUL-terminated fields within their limits.
+ *
+ * The same text as a 2025 dialect message (proto/dialect2025.c): d25_parse
+ * accepts exactly what msg_parse does not call BAD_JSON; its spans lie in
+ * the text; a field it calls well formed is one (a key of 32 bytes, a nonce
+ * of 24, base64url); the error and delivered replies built from it are
+ * valid JSON objects that echo those fields byte for byte. */
+#include "dialect2025.h"
 #include "fuzz.h"
 #include "hex.h"
 #include "json.h"
@@ -61,6 +68,49 @@ static void check_rewrite(const char *text, size_t len, const struct msg *m) {
     static struct msg again;
     FUZZ_CHECK(msg_parse(&again, copy, len) == MSG_UNKNOWN_HANDLER);
     free(copy);
+}
+
+static void check_d25_span(const char *text, size_t size, struct d25_span s) {
+    FUZZ_CHECK((size_t)s.off + s.len <= size);
+    (void)text;
+}
+
+static void check_d25(const char *text, size_t size, enum msg_status v1_status) {
+    static struct d25_msg m;
+    int rc = d25_parse(&m, text, size);
+    FUZZ_CHECK((rc == 0) == (v1_status != MSG_BAD_JSON));
+    if (rc != 0) return;
+    const struct d25_span spans[] = {m.type_raw, m.from, m.to, m.nonce, m.message};
+    for (unsigned i = 0; i < sizeof spans / sizeof *spans; i++) check_d25_span(text, size, spans[i]);
+    uint8_t buf[64];
+    if (m.from_ok)
+        FUZZ_CHECK(m.from.len == D25_KEY_LEN + 2 && d25_b64_decode(d25_str(text, m.from), D25_KEY_LEN, buf, 32) == 32);
+    if (m.to_ok) FUZZ_CHECK(m.to.len == D25_KEY_LEN + 2 && d25_is_key_text(d25_str(text, m.to), D25_KEY_LEN));
+    if (m.nonce_ok)
+        FUZZ_CHECK(m.nonce.len == D25_NONCE_LEN + 2 &&
+                   d25_b64_decode(d25_str(text, m.nonce), D25_NONCE_LEN, buf, 24) == 24);
+    if (m.message_ok) FUZZ_CHECK(m.message.len > 2 && text[m.message.off] == '"');
+    /* Every reply the relay would build from it is one valid object. */
+    size_t cap = size + 256;
+    char *reply = malloc(cap);
+    FUZZ_CHECK(reply != NULL);
+    static struct json_doc doc;
+    int n = d25_reply_error(reply, cap, text, &m, "BAD_ENVELOPE");
+    FUZZ_CHECK(n > 0 && json_parse_object(&doc, reply, (size_t)n) == 0);
+    int e = json_find(&doc, "error");
+    FUZZ_CHECK(e >= 0 && json_string_equals(&doc, e, "BAD_ENVELOPE"));
+    if (m.from.len) {
+        int f = json_find(&doc, "from");
+        size_t off, len;
+        FUZZ_CHECK(f >= 0);
+        json_raw(&doc, f, &off, &len);
+        FUZZ_CHECK(len == m.from.len && memcmp(reply + off, text + m.from.off, len) == 0);
+    }
+    if (m.from_ok && m.to_ok && m.nonce_ok) {
+        n = d25_reply_delivered(reply, cap, text, &m);
+        FUZZ_CHECK(n > 0 && json_parse_object(&doc, reply, (size_t)n) == 0);
+    }
+    free(reply);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -116,6 +166,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                        code == REG_BAD_CYPHERTEXT);
         }
     }
+    check_d25(text, size, st);
     free(text);
     return 0;
 }

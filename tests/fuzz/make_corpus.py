@@ -126,6 +126,17 @@ def message_seed(name, obj_or_text):
     write("message", name, text.encode())
 
 
+# The 2025 dialect: the interop vectors' CHALLENGE_RESPONSE envelopes and
+# MESSAGE envelopes shaped like them.
+with open(os.path.join(ROOT, "tests", "vectors", "x25519.json")) as f:
+    x25519 = json.load(f)
+for case in x25519["cases"][:2]:
+    message_seed("d25-" + case["name"], case["envelope"])
+d25 = dict(x25519["cases"][0]["envelope"], type="MESSAGE")
+message_seed("d25-message", d25)
+message_seed("d25-no-message", {k: v for k, v in d25.items() if k != "message"})
+message_seed("d25-bad-nonce", dict(d25, nonce="short"))
+message_seed("d25-escaped-from", json.dumps(d25).replace(d25["from"][-1] + '"', "\\u%04x\"" % ord(d25["from"][-1]), 1))
 message_seed("deliver", env)
 message_seed("deliver-id-number", dict(env, id=42))
 message_seed("deliver-id-string", dict(env, id="m-1"))
