@@ -107,7 +107,7 @@ static void challenge_response(struct conn *c, const struct d25_msg *m, const ch
     job->t1 = d->s.t1;
     if (crypto_pool_submit(ss->v1->pool, job) != CRYPTO_QUEUED) {
         free(job);
-        COUNT(&ss->stats, registrations_busy);
+        COUNT(&ss->stats, d25_register_busy);
         fail(c, "BUSY");
         return;
     }

@@ -79,6 +79,7 @@ struct session {
     X(d25_registered, "2025 dialect: registrations answered REGISTER_SUCCESS")                    \
     X(d25_register_failed, "2025 dialect: registrations answered REGISTER_FAILURE")               \
     X(d25_register_timeouts, "2025 dialect: registrations that timed out")                        \
+    X(d25_register_busy, "2025 dialect: registrations refused with BUSY (the crypto pool's admission)") \
     X(d25_already_registered, "2025 dialect: registrations refused with SOCKET_ALREADY_REGISTERED") \
     X(d25_refused, "2025 dialect: messages answered with an error (SOCKET_NOT_REGISTERED, MISMATCHED_SOCKET_PUBLIC_KEY, ...)") \
     X(d25_replayed_nonce, "2025 dialect: envelopes refused with REPLAYED_NONCE")                  \

@@ -340,3 +340,43 @@ test('2025: keygen --x25519 and --key-x25519: the CHALLENGE names that key', asy
     (e) => e.status === 2 && /--key-x25519/.test(e.stderr.toString()));
   fs.rmSync(dir, { recursive: true });
 });
+
+test('2025: hostile input: oversize, bad UTF-8, binary, a proof flood (BUSY); counted in /metrics', async () => {
+  const { freePort } = await import('./relay.mjs');
+  const mport = await freePort();
+  await withRelay(['--max-message', '1024', '--registration-rate-per-ip', '1', '--metrics-listen', `127.0.0.1:${mport}`],
+    async (r) => {
+      const base = baseOf(r);
+      const a = await registered(base);
+      const b = await registered(base);
+      // A third CHALLENGE_RESPONSE within the second: over the per-address burst of 2.
+      const busy = await register(base);
+      await expectFailure(busy, 'BUSY', 1013);
+      // Over --max-message: closed 1009, like v1.
+      const big = { ...encryptMessage(a.user, contactOf(a.user, b.user), 'x'), message: 'A'.repeat(2000) };
+      a.conn.send(big);
+      assert.equal((await a.conn.closed).code, 1009);
+      // Bad UTF-8 and binary frames are the runtime's: 1007 and 1003.
+      b.conn.ws.send(Buffer.from([0x7b, 0xff, 0x7d]), { binary: false });
+      assert.equal((await b.conn.closed).code, 1007);
+      const u = generateEncryptionKeys();
+      const c = new Conn(base + u.publicKeyString);
+      await c.opened;
+      await c.next();
+      c.ws.send(Buffer.from([1, 2, 3]), { binary: true });
+      assert.equal((await c.closed).code, 1003);
+      // Garbage text before registering is answered; the registration goes on.
+      const g = new Conn(base + generateEncryptionKeys().publicKeyString);
+      await g.opened;
+      await g.next();
+      g.send('\u0000garbage');
+      assert.deepEqual(await g.next(), { error: 'BAD_JSON' });
+      await g.close();
+      const text = await (await fetch(`http://127.0.0.1:${mport}/metrics`)).text();
+      const value = (name) => Number((text.match(new RegExp(`^${name} (\\d+)`, 'm')) || [])[1]);
+      assert.equal(value('reflector_d25_registered_total'), 2);
+      assert.equal(value('reflector_d25_register_failed_total'), 1);
+      assert.equal(value('reflector_d25_register_busy_total'), 1);
+      assert.ok(value('reflector_d25_received_challenge_response_total') >= 3);
+    });
+});
