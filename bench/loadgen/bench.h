@@ -37,6 +37,7 @@ struct opts {
     double rate;        /* open loop: envelopes per second, this process's clients together; 0: closed loop */
     double rate_total;  /* as given, before --shard took this process's part */
     unsigned size;      /* box bytes (hex on the wire: twice as many characters) */
+    unsigned dialect;   /* 1: protocol v1; 2025: the 2025 Simpatico dialect */
     enum pattern pattern;
     unsigned shards;    /* cross and same: the relay's --threads */
     double reg_rate;    /* storm arrivals per second; 0: as fast as reg_inflight allows */

@@ -1,4 +1,6 @@
 #include "keys.h"
+#include "dialect2025.h"
+#include <sodium.h>
 
 #include <errno.h>
 #include <pthread.h>
@@ -202,6 +204,20 @@ static FILE *open_cache(const char *path, const char *magic) {
         return NULL;
     }
     return f;
+}
+
+int keys_x25519(struct keyset *ks, unsigned need) {
+    memset(ks, 0, sizeof *ks);
+    ks->n = need;
+    ks->x25519 = true;
+    ks->k = calloc(need ? need : 1, sizeof *ks->k);
+    if (!ks->k) return -1;
+    for (unsigned i = 0; i < need; i++) {
+        struct ckey *k = &ks->k[i];
+        if (crypto_box_keypair(k->xpk, k->xsk) != 0) return -1;
+        k->xpk_text[d25_b64_encode(k->xpk, 32, k->xpk_text)] = '\0';
+    }
+    return 0;
 }
 
 int keys_prepare(struct keyset *ks, const char *path, unsigned need, unsigned threads) {

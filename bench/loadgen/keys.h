@@ -24,6 +24,12 @@ struct ckey {
     uint16_t pem_json_len;
     char pem_json[KEY_PEM_JSON_MAX]; /* the SPKI PEM as JSON string contents (\n escaped) */
     uint8_t aes[32];
+    /* --dialect 2025: an X25519 key pair, its public key as base64url, and
+     * the nacl.box.before key with the relay's key (made at the first
+     * CHALLENGE: the relay's key is known only then). */
+    uint8_t xsk[32], xpk[32], xshared[32];
+    char xpk_text[44];
+    bool have_xshared;
 };
 
 struct keyset {
@@ -31,6 +37,7 @@ struct keyset {
     unsigned n;
     char path[512];
     char server_sig[SIG_LEN + 1];
+    bool x25519; /* --dialect 2025: xsk/xpk only, no P-521 keys */
 };
 
 /* Loads the first `need` identities from path, makes and saves the missing
@@ -40,6 +47,10 @@ int keys_prepare(struct keyset *ks, const char *path, unsigned need, unsigned th
 /* Fills every identity's AES key for the server's SPKI PEM, from
  * path.SERVER_SIG or by ECDH (then saved there). 0 or -1. */
 int keys_derive(struct keyset *ks, const char *server_pem, size_t len, unsigned threads);
+
+/* --dialect 2025: `need` fresh X25519 key pairs (microseconds each: not
+ * cached). 0 or -1. */
+int keys_x25519(struct keyset *ks, unsigned need);
 
 void keys_free(struct keyset *ks);
 

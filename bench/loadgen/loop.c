@@ -322,7 +322,14 @@ void client_close(struct worker *w, struct client *c) {
 static void send_upgrade(struct worker *w, struct client *c) {
     const struct target *t = &w->b->o->target;
     char req[1536];
-    int n = frame_upgrade_request(req, sizeof req, t->authority, t->path);
+    /* The 2025 dialect names its client in the path: "/<X25519 key>". */
+    char keypath[48];
+    const char *path = t->path;
+    if (w->b->o->dialect == 2025) {
+        snprintf(keypath, sizeof keypath, "/%s", w->b->keys->k[c->key].xpk_text);
+        path = keypath;
+    }
+    int n = frame_upgrade_request(req, sizeof req, t->authority, path);
     if (n < 0 || buf_reserve(&c->out, (size_t)n) != 0) {
         kill_with(w, c, ERR_connect_failed);
         return;

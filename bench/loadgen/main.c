@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -119,7 +120,10 @@ static int run(struct opts *o) {
     bool by_shard = o->pattern == PAT_CROSS || o->pattern == PAT_SAME;
     unsigned client_pool = by_shard ? 2 * o->clients : o->clients;
     unsigned need = client_pool + (any_storm(o) ? o->reg_pool : 0);
-    if (keys_prepare(&keys, o->keys, need, cpus()) != 0 || keys_derive(&keys, pem, pem_len, cpus()) != 0) goto out;
+    if (o->dialect == 2025 ? keys_x25519(&keys, need) != 0
+                           : keys_prepare(&keys, o->keys, need, cpus()) != 0 ||
+                                 keys_derive(&keys, pem, pem_len, cpus()) != 0)
+        goto out;
     if (by_shard) {
         order = malloc(sizeof *order * o->clients);
         if (!order || pairs_order(&keys, client_pool, o->shards, o->pattern == PAT_CROSS, order, o->clients) != 0)
@@ -193,6 +197,10 @@ out:
 
 int main(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
+    if (sodium_init() < 0) {
+        fprintf(stderr, "reflector-bench: cannot initialise libsodium\n");
+        return 1;
+    }
     if (argc > 1 && strcmp(argv[1], "merge") == 0) return merge_main(argc - 1, argv + 1);
     if (argc > 1 && strcmp(argv[1], "report") == 0) return report_main(argc - 1, argv + 1);
     struct opts o;

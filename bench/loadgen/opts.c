@@ -35,6 +35,8 @@ static const char usage[] =
     "  --connect-rate R      new connections per second at most (set-up and stages; default: no limit)\n"
     "  --churn R             soak: pairs per second that close and connect again (default: each every 5 min)\n"
     "  --size B              box bytes, hex on the wire so 2B characters (default 256, at least 12)\n"
+    "  --dialect D           1 (protocol v1, default) or 2025: the 2025 Simpatico dialect (X25519 keys in the\n"
+    "                        path, CHALLENGE_RESPONSE, MESSAGE envelopes of B bytes as base64url)\n"
     "  --pattern P           pairs (default), random recipients, or pairs whose SIGs the relay's --shards\n"
     "                        shards own: cross (always another shard) or same (always the same one)\n"
     "  --shards N            cross and same: the relay's --threads\n"
@@ -68,7 +70,7 @@ static const char usage[] =
     "command line, 3 when a --fail-if condition held.\n";
 
 enum {
-    O_URL = 256, O_CLIENTS, O_DURATION, O_WARMUP, O_WINDOW, O_RATE, O_SIZE, O_PATTERN, O_REG_RATE,
+    O_URL = 256, O_DIALECT, O_CLIENTS, O_DURATION, O_WARMUP, O_WINDOW, O_RATE, O_SIZE, O_PATTERN, O_REG_RATE,
     O_REG_INFLIGHT, O_REG_POOL, O_PID, O_KEYS, O_THREADS, O_SOURCES, O_SETUP_INFLIGHT, O_SETUP_TIMEOUT,
     O_JSON, O_TARGET, O_STRICT, O_ECDH, O_HELP, O_SHARDS, O_CONNECT_TO, O_CA, O_INSECURE, O_TLS_RESUME,
     O_STAGES, O_CONNECT_RATE, O_CHURN, O_TIMESERIES, O_QUIET, O_FAIL_IF, O_SHARD, O_START_AT, O_SERIES_CAP
@@ -89,6 +91,7 @@ static const struct option longopts[] = {
     {"connect-rate", required_argument, NULL, O_CONNECT_RATE},
     {"churn", required_argument, NULL, O_CHURN},
     {"size", required_argument, NULL, O_SIZE},
+    {"dialect", required_argument, NULL, O_DIALECT},
     {"pattern", required_argument, NULL, O_PATTERN},
     {"shards", required_argument, NULL, O_SHARDS},
     {"reg-rate", required_argument, NULL, O_REG_RATE},
@@ -169,7 +172,7 @@ static void apply_shard(struct opts *o, bool keys_given) {
 }
 
 int opts_parse(struct opts *o, int argc, char **argv) {
-    *o = (struct opts){.clients = 100, .duration_s = 10, .warmup_s = 1, .window = 16, .size = 256,
+    *o = (struct opts){.clients = 100, .duration_s = 10, .warmup_s = 1, .window = 16, .size = 256, .dialect = 1,
                        .pattern = PAT_PAIRS, .reg_inflight = 64, .keys = "build/bench/keys.txt", .threads = 1,
                        .setup_inflight = 128, .setup_timeout_s = 120, .label = "relay", .churn = -1,
                        .series_cap = SERIES_CAP_DEFAULT, .argc = argc, .argv = argv};
@@ -232,6 +235,11 @@ int opts_parse(struct opts *o, int argc, char **argv) {
             break;
         case O_RATE:
             if (num(optarg, 0, 1e9, &o->rate)) return bad("rate", optarg, "want 0..1e9 per second");
+            break;
+        case O_DIALECT:
+            if (strcmp(optarg, "1") == 0) o->dialect = 1;
+            else if (strcmp(optarg, "2025") == 0) o->dialect = 2025;
+            else return bad("dialect", optarg, "want 1 or 2025");
             break;
         case O_SIZE:
             if (count(optarg, 12, 1 << 20, &o->size)) return bad("size", optarg, "want 12..1048576 bytes");

@@ -19,7 +19,10 @@ static int bucket(struct buckets *b, const struct keyset *ks, unsigned pool, uns
     unsigned *owner = malloc(sizeof *owner * (pool ? pool : 1));
     if (!owner) return -1;
     for (unsigned i = 0; i < pool; i++) {
-        owner[i] = (unsigned)(XXH3_64bits(ks->k[i].sig, SIG_LEN) % shards);
+        /* The relay's owner shard: XXH3 of the SIG, or of the 2025 key with its seed. */
+        uint64_t h = ks->x25519 ? XXH3_64bits_withSeed(ks->k[i].xpk_text, 43, 0x2025)
+                                : XXH3_64bits(ks->k[i].sig, SIG_LEN);
+        owner[i] = (unsigned)(h % shards);
         b->left[owner[i]]++;
     }
     for (unsigned s = 0; s < shards; s++) b->start[s + 1] = b->start[s] + b->left[s];

@@ -73,8 +73,15 @@ static bool send_envelope(struct worker *w, struct client *s, uint64_t ts) {
     if (!p) return false;
     const struct ckey *keys = b->keys->k;
     memcpy(p, b->env, b->env_len);
-    memcpy(p + b->from_off, keys[s->key].sig, SIG_LEN);
-    memcpy(p + b->to_off, keys[r->key].sig, SIG_LEN);
+    if (b->o->dialect == 2025) {
+        memcpy(p + b->from_off, keys[s->key].xpk_text, 43);
+        memcpy(p + b->to_off, keys[r->key].xpk_text, 43);
+        /* The nonce must be new for the relay's --replay-window. */
+        put_hex((char *)p + b->box_off + 24, w->sent, 8);
+    } else {
+        memcpy(p + b->from_off, keys[s->key].sig, SIG_LEN);
+        memcpy(p + b->to_off, keys[r->key].sig, SIG_LEN);
+    }
     put_hex((char *)p + b->box_off, ts, 16);
     put_hex((char *)p + b->box_off + 16, s->idx, 8);
     frame_mask_payload(p, b->env_len, s->mask);
@@ -91,8 +98,11 @@ static void prime(struct worker *w, struct client *c, uint64_t now) {
 
 static void on_text(struct worker *w, struct client *c, const char *text, size_t len, uint64_t now) {
     static const char accept[] = "{\"handler\":\"acceptEnvelop\"";
+    static const char message[] = "{\"type\":\"MESSAGE\"";
     const struct bench *b = w->b;
-    if (len == b->env_len && memcmp(text, accept, sizeof accept - 1) == 0) {
+    bool is_envelope = b->o->dialect == 2025 ? memcmp(text, message, sizeof message - 1) == 0
+                                             : memcmp(text, accept, sizeof accept - 1) == 0;
+    if (len == b->env_len && is_envelope) {
         uint64_t ts, sidx;
         if (get_hex(text + b->box_off, 16, &ts) != 0 || get_hex(text + b->box_off + 16, 8, &sidx) != 0 ||
             sidx >= w->ncl) {
