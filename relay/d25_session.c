@@ -158,9 +158,13 @@ static void on_arrived(struct conn *c) {
     uint32_t window = cfg->replay_window;
     d->replay.seen = window ? calloc(window, sizeof *d->replay.seen) : NULL;
     d->replay.cap = d->replay.seen ? window : 0;
+    if (window && !d->replay.seen) {
+        conn_close_ws(c, 1011, "out of memory");
+        return;
+    }
     bool failed;
     registry_put(reg, &d->s, d->s.sig_hash, &failed);
-    if (failed || (window && !d->replay.seen)) {
+    if (failed) {
         conn_close_ws(c, 1011, "out of memory");
         return;
     }
