@@ -380,3 +380,30 @@ test('2025: hostile input: oversize, bad UTF-8, binary, a proof flood (BUSY); co
       assert.ok(value('reflector_d25_received_challenge_response_total') >= 3);
     });
 });
+
+test('2025: backlog as v1: a recipient that stops reading -> RECIPIENT_BACKLOGGED to the sender', async () => {
+  await withRelay(['--max-queued', '65536'], async (r) => {
+    const a = await registered(baseOf(r));
+    const b = await registered(baseOf(r));
+    b.conn.ws._socket.pause();
+    const ab = contactOf(a.user, b.user);
+    const big = 'x'.repeat(2200); // about 3 KB of base64url once sealed
+    let sent = 0;
+    let backlogged = null;
+    const start = Date.now();
+    while (!backlogged && sent < 8000 && Date.now() - start < 40000) {
+      for (let i = 0; i < 50; i++, sent++) a.conn.send(encryptMessage(a.user, ab, big));
+      await new Promise((res) => setTimeout(res, 60)); // ~830/s, under --rate
+      while (a.conn.queue.length) {
+        const m = a.conn.queue.shift();
+        if (m.error === 'RECIPIENT_BACKLOGGED') backlogged = m;
+        else assert.equal(m.type, 'MESSAGE_DELIVERED', JSON.stringify(m));
+      }
+    }
+    assert.ok(backlogged, `no RECIPIENT_BACKLOGGED after ${sent} envelopes`);
+    assert.equal(backlogged.to, b.user.publicKeyString);
+    assert.equal(backlogged.type, 'MESSAGE');
+    b.conn.ws.terminate();
+    await a.conn.close();
+  });
+});
