@@ -221,7 +221,7 @@ int main(int argc, char **argv) {
              "io_uring (liburing %s), wslay %s, mbedTLS %s; server key %s%s; 2025 dialect key %s%s",
              REFLECTOR_VERSION, cfg.listen_text, rt.nshards, cfg.crypto_threads, cfg.max_message,
              LIBURING_VERSION, WSLAY_VERSION, MBEDTLS_VERSION_STRING, server_key_sig(&key),
-             cfg.key_file ? "" : " (fresh for this run)", xkey.pk_text, cfg.key_x25519_file ? "" : " (fresh for this run)");
+             cfg.key_file ? "" : " (fresh for this run)", xkey.pk_text, cfg.key_x25519_file ? "" : " (made at start)");
     if (metrics_server) log_info("metrics", "metrics at http://%s/metrics", cfg.metrics_text);
 
     /* The settings in force: the start's, then each reload's. The shards
