@@ -8,6 +8,7 @@
 #include "unit.h"
 #include "vectors.h"
 #include <pthread.h>
+#include <sodium.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,6 +226,56 @@ TEST(crypto_pool_deadline_thread_takes_a_starved_job) {
     pthread_cond_broadcast(&gate_cond);
     pthread_mutex_unlock(&gate_lock);
     CHECK(crypto_pool_late(pool) >= 1);
+    crypto_pool_stop(pool);
+    server_key_free(&key);
+}
+
+/* A 2025 dialect job (CRYPTO_X25519) is verified on a pool thread with
+ * the pool's X25519 key: a sealed challenge opens (REG_OK), a flipped bit
+ * does not (REG_PROOF_FAILED). */
+static struct crypto_job *_Atomic x_done[2];
+
+static void keep_done(struct crypto_job *job) {
+    atomic_store(&x_done[job->addr_key], job);
+}
+
+TEST(crypto_pool_verifies_x25519_jobs) {
+    CHECK(vectors_load());
+    CHECK(sodium_init() >= 0);
+    struct server_key key;
+    CHECK(vector_server_key(&key));
+    struct d25_key server, client;
+    CHECK(d25_key_generate(&server) == 0 && d25_key_generate(&client) == 0);
+    struct crypto_pool_settings set = {.threads = 1, .max_pending = 16, .deadline_ms = 500, .x25519 = &server};
+    char err[128];
+    struct crypto_pool *pool = crypto_pool_start(&set, &key, keep_done, err, sizeof err);
+    CHECK(pool != NULL);
+    if (!pool) return;
+    static const char text[] = "Simpatico Welcomes You! Tue Dec 02 2025 17:00:00 GMT+0000 (Coordinated Universal Time)";
+    uint8_t k[32];
+    CHECK(crypto_box_beforenm(k, server.pk, client.sk) == 0);
+    for (unsigned i = 0; i < 2; i++) {
+        struct crypto_job *job = calloc(1, sizeof *job);
+        job->kind = CRYPTO_X25519;
+        job->addr_key = i;
+        memcpy(job->x.client_pk, client.pk, 32);
+        randombytes_buf(job->x.nonce, sizeof job->x.nonce);
+        crypto_secretbox_easy(job->x.cipher, (const uint8_t *)text, sizeof text - 1, job->x.nonce, k);
+        job->x.cipher_len = sizeof text - 1 + 16;
+        memcpy(job->x.text, text, sizeof text - 1);
+        job->x.text_len = sizeof text - 1;
+        if (i == 1) job->x.cipher[3] ^= 1;
+        CHECK(crypto_pool_submit(pool, job) == CRYPTO_QUEUED);
+    }
+    for (int waited = 0; waited < 5000 && (!atomic_load(&x_done[0]) || !atomic_load(&x_done[1])); waited += 5) {
+        struct timespec ts = {0, 5000000};
+        nanosleep(&ts, NULL);
+    }
+    struct crypto_job *ok = atomic_load(&x_done[0]), *bad = atomic_load(&x_done[1]);
+    CHECK(ok && ok->code == REG_OK);
+    CHECK(bad && bad->code == REG_PROOF_FAILED);
+    free(ok);
+    free(bad);
     crypto_pool_stop(pool);
     server_key_free(&key);
 }
