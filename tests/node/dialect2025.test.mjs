@@ -338,6 +338,14 @@ test('2025: keygen --x25519 and --key-x25519: the CHALLENGE names that key', asy
   fs.writeFileSync(path.join(dir, 'bad.key'), 'not a key\n');
   assert.throws(() => execFileSync(binary(), ['--key-x25519', path.join(dir, 'bad.key')], { stdio: 'pipe' }),
     (e) => e.status === 2 && /--key-x25519/.test(e.stderr.toString()));
+  // check-config reads the key as a start would.
+  const conf = path.join(dir, 'reflector.conf');
+  fs.writeFileSync(conf, `key-x25519 = ${path.join(dir, 'bad.key')}\n`);
+  assert.throws(() => execFileSync(binary(), ['check-config', conf], { stdio: 'pipe' }),
+    (e) => e.status === 2 && /--key-x25519/.test(e.stderr.toString()));
+  fs.writeFileSync(conf, `key-x25519 = ${file}\nreplay-window = 1024\n`);
+  const printed = execFileSync(binary(), ['check-config', conf]).toString();
+  assert.match(printed, /^replay-window = 1024 /m);
   fs.rmSync(dir, { recursive: true });
 });
 
