@@ -415,3 +415,34 @@ test('2025: backlog as v1: a recipient that stops reading -> RECIPIENT_BACKLOGGE
     await a.conn.close();
   });
 });
+
+test('2025: --replay-window is reloaded by SIGHUP and applies to later registrations', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'd25-reload-'));
+  const conf = path.join(dir, 'reflector.conf');
+  fs.writeFileSync(conf, 'replay-window = 0\n');
+  await withRelay(['--config', conf], async (r) => {
+    const base = baseOf(r);
+    const a = await registered(base);
+    const b = await registered(base);
+    const twice = async (s, t) => {
+      const env = encryptMessage(s.user, contactOf(s.user, t.user), 'again');
+      s.conn.send(env);
+      s.conn.send(env);
+      // The refusal is the sender's shard's, the ack the recipient's: either may come first.
+      const got = [await s.conn.next(), await s.conn.next()].map((m) => m.error ?? m.type);
+      return got.sort();
+    };
+    assert.deepEqual(await twice(a, b), ['MESSAGE_DELIVERED', 'MESSAGE_DELIVERED']);
+    fs.writeFileSync(conf, 'replay-window = 8\n');
+    r.proc.kill('SIGHUP');
+    const deadline = Date.now() + 5000;
+    while (!/reload done/.test(r.out) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 50));
+    assert.match(r.out, /replay-window 0 -> 8/);
+    const c = await registered(base);
+    assert.deepEqual(await twice(c, b), ['MESSAGE_DELIVERED', 'REPLAYED_NONCE']);
+    // A registration from before the reload keeps the window it had.
+    assert.deepEqual(await twice(a, b), ['MESSAGE_DELIVERED', 'MESSAGE_DELIVERED']);
+    for (const x of [a, b, c]) await x.conn.close();
+  }, { logLevel: 'info' });
+  fs.rmSync(dir, { recursive: true });
+});
