@@ -1,4 +1,5 @@
 #include "handshake.h"
+#include "client_addr.h"
 #include "clock.h"
 #include "conn_impl.h"
 #include "file_stream.h"
@@ -139,6 +140,13 @@ static void on_request(struct conn *c) {
 
 void handshake_on_bytes(struct conn *c, const uint8_t *data, size_t len) {
     struct shard *s = c->shard;
+    if (s->cfg->proxy_protocol && !c->proxy_done) {
+        size_t header = 0;
+        if (client_addr_proxy(c, data, len, &header) != CLIENT_PROXY_DONE) return;
+        data += header;
+        len -= header;
+        if (!len) return;
+    }
     if (!c->http) {
         c->http = malloc(sizeof *c->http);
         if (!c->http) {
@@ -147,6 +155,7 @@ void handshake_on_bytes(struct conn *c, const uint8_t *data, size_t len) {
             return;
         }
         http_request_init(c->http, s->cfg->max_head);
+        client_addr_prepare(c, c->http);
     }
     size_t used = 0;
     char why[96];
@@ -164,6 +173,7 @@ void handshake_on_bytes(struct conn *c, const uint8_t *data, size_t len) {
     case HTTP_DONE:
         break;
     }
+    if (!client_addr_settle(c, c->http)) return;
     on_request(c);
     /* Frames the client sent right behind its request head are kept. */
     if (c->phase == PHASE_WS && used < len) conn_on_recv(c, data + used, len - used);

@@ -1,4 +1,5 @@
 #include "shard_impl.h"
+#include "client_addr.h"
 #include "clock.h"
 #include "conn_impl.h"
 #include "io.h"
@@ -199,11 +200,16 @@ static void on_accept(struct shard *s, const struct io_completion *ev) {
         return;
     }
     uint64_t key = 0;
-    bool has_key = ip_key_of_peer(fd, &key) == 0;
+    struct sockaddr_storage peer;
+    socklen_t peer_len = sizeof peer;
+    bool has_key = getpeername(fd, (struct sockaddr *)&peer, &peer_len) == 0 &&
+                   ip_key_of((const struct sockaddr *)&peer, &key) == 0;
     COUNT(&s->stats, syscalls);
+    /* Behind a proxy the share waits for the client's real address. */
+    bool deferred = has_key && client_addr_deferred(s->cfg, (const struct sockaddr *)&peer);
     /* Counted whatever the limit, so that a reload that sets one finds
      * the connections already open. */
-    int bucket = has_key ? ip_limit_bucket(key) : -1;
+    int bucket = has_key && !deferred ? ip_limit_bucket(key) : -1;
     if (!ip_limit_take(&rt->per_ip, bucket, s->cfg->max_conns_per_ip)) {
         atomic_fetch_sub_explicit(&rt->conns, 1, memory_order_relaxed);
         COUNT(&s->stats, refused_per_ip);
@@ -223,6 +229,7 @@ static void on_accept(struct shard *s, const struct io_completion *ev) {
         close(fd);
         return;
     }
+    c->limit_pending = deferred;
     COUNT(&s->stats, accepted);
     if (log_enabled(LOG_DEBUG)) {
         char addr[64];

@@ -9,6 +9,11 @@
     X(accepted, "connections accepted")                                                           \
     X(refused_max_conns, "connections refused: --max-conns reached")                              \
     X(refused_per_ip, "connections refused: --max-conns-per-ip reached")                          \
+    X(refused_proxy_header, "connections closed: no valid PROXY protocol header (--proxy-protocol)") \
+    X(refused_draining, "WebSocket upgrades refused with 503 while draining")                     \
+    X(proxy_headers, "PROXY protocol headers read")                                               \
+    X(forwarded_addresses, "requests whose client address came from a --trusted-proxy's header")  \
+    X(drain_closes, "WebSockets closed by the drain (1001, spread over --drain-timeout)")          \
     X(accept_errors, "accept failures (EMFILE and the like)")                                     \
     X(handshakes, "WebSocket upgrades")                                                           \
     X(http_requests, "HTTP requests")                                                             \
