@@ -85,6 +85,13 @@ static bool key_is_valid(const struct http_request *req) {
 
 static void upgrade(struct conn *c, const struct http_request *req) {
     struct stats *st = &c->shard->stats;
+    if (c->shard->stopping) {
+        /* Draining: the client is to reconnect elsewhere (or here, once
+         * restarted). */
+        COUNT(st, refused_draining);
+        refuse(c, 503, "Service Unavailable", "draining: the relay is shutting down", "Retry-After: 5\r\n");
+        return;
+    }
     if (!http_is_get(req)) {
         COUNT(st, http_bad_request);
         refuse(c, 400, "Bad Request", "a WebSocket handshake must be a GET", NULL);
@@ -121,6 +128,12 @@ static void upgrade(struct conn *c, const struct http_request *req) {
     conn_open_ws(c, h);
 }
 
+/* The target's path is exactly p (a query may follow). */
+static bool path_is(const struct http_request *req, const char *p) {
+    size_t n = strlen(p);
+    return req->url_len >= n && memcmp(req->url, p, n) == 0 && (req->url_len == n || req->url[n] == '?');
+}
+
 static void on_request(struct conn *c) {
     const struct http_request *req = c->http;
     COUNT(&c->shard->stats, http_requests);
@@ -133,6 +146,16 @@ static void on_request(struct conn *c) {
                      (req->url_len == sizeof health - 1 || req->url[sizeof health - 1] == '?');
     if (is_health && http_is_get(req)) {
         respond(c, 200, "OK", NULL, "ok\n");
+        return;
+    }
+    if (path_is(req, "/readyz") && http_is_get(req)) {
+        /* Readiness, for a balancer: whether a new client should come
+         * here. /healthz stays liveness (the process answers). */
+        char buf[64], body[96];
+        const char *why = runtime_not_ready(c->shard->rt, c->shard->cfg->max_conns, buf, sizeof buf);
+        snprintf(body, sizeof body, "%s\n", why ? why : "ready");
+        if (why) respond(c, 503, "Service Unavailable", NULL, body);
+        else respond(c, 200, "OK", NULL, body);
         return;
     }
     serve_static(c, req);
