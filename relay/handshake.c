@@ -5,7 +5,7 @@
 #include "file_stream.h"
 #include "http.h"
 #include "shard_impl.h"
-#include "static.h"
+#include "static_http.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <mbedtls/base64.h>
@@ -34,45 +34,6 @@ static void refuse(struct conn *c, int status, const char *reason, const char *w
     char body[200];
     snprintf(body, sizeof body, "%d %s: %s\n", status, reason, why);
     respond(c, status, reason, extra_headers, body);
-}
-
-static void serve_static(struct conn *c, const struct http_request *req) {
-    struct shard *s = c->shard;
-    struct runtime *rt = s->rt;
-    char path[4096];
-    if (!rt->has_www || static_resolve(&rt->www, req->url, req->url_len, path, sizeof path) != 0) {
-        COUNT(&s->stats, http_not_found);
-        respond(c, 404, "Not Found", NULL, "not found\n");
-        return;
-    }
-    if (!http_is_get(req)) {
-        respond(c, 405, "Method Not Allowed", "Allow: GET\r\n", "method not allowed\n");
-        return;
-    }
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        if (fd >= 0) close(fd);
-        respond(c, 404, "Not Found", NULL, "not found\n");
-        return;
-    }
-    char head[512];
-    int n = snprintf(head, sizeof head,
-                     "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %lld\r\n"
-                     "Cache-Control: no-cache\r\nX-Content-Type-Options: nosniff\r\n"
-                     "Connection: close\r\n\r\n",
-                     static_content_type(path), (long long)st.st_size);
-    if (conn_queue_bytes(c, head, (size_t)n) != 0) {
-        close(fd);
-        return;
-    }
-    /* The file goes out a window at a time as the client reads it. */
-    if (file_stream_start(c, fd, (uint64_t)st.st_size) != 0) {
-        conn_kill(c);
-        return;
-    }
-    COUNT(&s->stats, files_sent);
-    conn_close_after(c);
 }
 
 static bool key_is_valid(const struct http_request *req) {
@@ -158,7 +119,7 @@ static void on_request(struct conn *c) {
         else respond(c, 200, "OK", NULL, body);
         return;
     }
-    serve_static(c, req);
+    static_http_serve(c, req);
 }
 
 void handshake_on_bytes(struct conn *c, const uint8_t *data, size_t len) {

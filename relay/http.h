@@ -29,6 +29,12 @@ struct http_request {
     size_t upgrade_len, connection_len, key_len, version_len, protocol_len;
     /* The forwarded header, when http_request_want_forwarded() named one:
      * every line of it, joined with ",". */
+    /* Static files: conditional requests and precompressed siblings. A
+     * value too long for its buffer is dropped (its *_dropped set), not an
+     * error: without it the answer is the plain 200. */
+    char accept_encoding[HTTP_VALUE_MAX], if_none_match[HTTP_VALUE_MAX], if_modified_since[64];
+    size_t accept_encoding_len, if_none_match_len, if_modified_since_len;
+    bool accept_encoding_dropped, if_none_match_dropped, if_modified_since_dropped, has_if_none_match;
     const char *forwarded_name;
     char forwarded[HTTP_FORWARDED_MAX];
     size_t forwarded_len;
@@ -50,6 +56,7 @@ enum http_status http_feed(struct http_request *req, const char *data, size_t le
 const char *http_too_large_reason(const struct http_request *req, char *buf, size_t cap);
 
 bool http_is_get(const struct http_request *req);
+bool http_is_head(const struct http_request *req);
 /* The comma-separated header value contains token (case-insensitive). */
 bool http_list_has(const char *value, size_t len, const char *token);
 /* The request asks for a WebSocket upgrade (Upgrade: websocket, Connection: upgrade). */

@@ -40,6 +40,9 @@
     X(mail_full, "mail chunks kept back because a ring to another shard was full")               \
     X(mail_refused, "mail refused: bytes waiting to cross shards over --max-crossing")            \
     X(files_sent, "static files served")                                                          \
+    X(static_not_modified, "static files answered 304 Not Modified")                              \
+    X(static_precompressed, "static files served from a .br or .gz sibling")                      \
+    X(static_redirects, "directory requests redirected to their trailing slash")                  \
     X(bytes_in, "bytes received from clients")                                                    \
     X(bytes_out, "bytes sent to clients")
 
