@@ -434,7 +434,12 @@ static void *shard_main(void *arg) {
             log_error("io_failed", "shard %u: %s failed: %s", s->id, io_backend_name(), strerror(-rc));
             break;
         }
-        if (s->stopping && s->live == 0 && atomic_load(&s->rt->in_transit) == 0) break;
+        /* A shard whose own connections are gone keeps its listener (and
+         * /readyz) while others still drain: a listener closed early
+         * would reset what the kernel had queued on it. */
+        if (s->stopping && s->live == 0 && atomic_load(&s->rt->in_transit) == 0 &&
+            atomic_load_explicit(&s->rt->conns, memory_order_relaxed) == 0)
+            break;
     }
     /* New connections go to the shards still draining, or are refused. */
     if (s->listen_fd >= 0) {
