@@ -31,7 +31,7 @@ RELAY_SRC  := $(filter-out $(RELAY_MAIN),$(sort $(wildcard relay/*.c)))
 SESSION_SRC := relay/session.c relay/d25_session.c relay/registration.c relay/route.c relay/registry.c relay/crypto_pool.c relay/key_cache.c
 SESSION_TEST_SRC := tests/unit/main.c tests/unit/vectors.c tests/unit/fake_runtime.c tests/unit/test_session.c \
                     tests/unit/test_crypto_pool.c \
-                    $(PROTO_SRC) $(SESSION_SRC) relay/config.c relay/log.c relay/clock.c
+                    $(PROTO_SRC) $(SESSION_SRC) relay/config.c relay/forwarded.c relay/addr_text.c relay/log.c relay/clock.c
 # The runtime alone over a fake IO backend (tests/unit/fake_io.c), with an
 # echo handler in place of the protocol.
 # Beside both layers, like main.c: the metrics' content and the reload.

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 /* --- setters: text -> a field of struct config; 0 or -1 --- */
@@ -104,6 +105,45 @@ static int set_metrics_listen(struct config *cfg, const struct setting *s, const
     return 0;
 }
 
+/* --trusted-proxy: repeatable (each flag, file line or comma-separated
+ * item adds to the list). */
+static int set_trusted_proxy(struct config *cfg, const struct setting *s, const char *v) {
+    (void)s;
+    struct cidr_list list = cfg->trusted_proxies;
+    char text[sizeof cfg->trusted_proxies_text];
+    snprintf(text, sizeof text, "%s", cfg->trusted_proxies_text);
+    const char *p = v;
+    bool any = false;
+    while (*p) {
+        while (*p == ',' || *p == ' ' || *p == '\t') p++;
+        if (!*p) break;
+        size_t n = strcspn(p, ", \t");
+        char item[64];
+        const char *error;
+        if (n >= sizeof item) return -1;
+        memcpy(item, p, n);
+        item[n] = '\0';
+        if (cidr_list_add(&list, item, &error) != 0) return -1;
+        size_t used = strlen(text);
+        if (used + n + 3 > sizeof text) return -1;
+        snprintf(text + used, sizeof text - used, "%s%s", used ? ", " : "", item);
+        any = true;
+        p += n;
+    }
+    if (!any) return -1;
+    cfg->trusted_proxies = list;
+    memcpy(cfg->trusted_proxies_text, text, sizeof text);
+    return 0;
+}
+
+static int set_forwarded_header(struct config *cfg, const struct setting *s, const char *v) {
+    (void)s;
+    if (strcasecmp(v, "x-forwarded-for") == 0) cfg->forwarded_header = FORWARDED_XFF;
+    else if (strcasecmp(v, "forwarded") == 0) cfg->forwarded_header = FORWARDED_RFC7239;
+    else return -1;
+    return 0;
+}
+
 #define U(field) set_unsigned, offsetof(struct config, field)
 #define Z(field) set_size, offsetof(struct config, field)
 #define T(field) set_text, offsetof(struct config, field)
@@ -171,8 +211,22 @@ static const struct setting settings[] = {
      "want 1..86400 seconds", U(ping_interval_s), 1, 86400, true},
     {"handshake-timeout", "S", "time to complete the HTTP request head", "5", NULL, "want 1..3600 seconds",
      U(handshake_timeout_s), 1, 3600, true},
-    {"drain-timeout", "S", "graceful shutdown wait for clients", "5", NULL, "want 0..3600 seconds",
-     U(drain_timeout_s), 0, 3600, true},
+    {"drain-timeout", "S",
+     "on SIGTERM: /readyz answers 503, new WebSockets are refused and the open ones are closed (1001) in "
+     "batches spread over this window, so that clients do not all reconnect at once; a second SIGTERM or "
+     "SIGINT closes them all at once",
+     "30", NULL, "want 0..3600 seconds", U(drain_timeout_s), 0, 3600, true},
+    {"proxy-protocol", "[on|off]",
+     "every connection must start with a PROXY protocol v1 or v2 header (HAProxy's send-proxy-v2), whose "
+     "source is the client's address; one without it is closed",
+     "off", NULL, "want on or off", B(proxy_protocol), false},
+    {"trusted-proxy", "CIDR",
+     "a proxy whose --forwarded-header names the client (repeatable, or comma-separated); the header from "
+     "any other peer is ignored",
+     NULL, "none", "want an address or CIDR, e.g. 127.0.0.1 or 10.0.0.0/8", set_trusted_proxy, 0, 0, 0, true},
+    {"forwarded-header", "NAME",
+     "the header a --trusted-proxy writes: x-forwarded-for or forwarded (RFC 7239); only that one is read",
+     "x-forwarded-for", NULL, "want x-forwarded-for or forwarded", set_forwarded_header, 0, 0, 0, true},
     {"log-level", "LEVEL", "error, warn, info or debug", "info", NULL, "want error, warn, info or debug",
      set_log_level, 0, 0, 0, true},
     {"log-format", "FORMAT", "text (one line per event) or json (one JSON object per line)", "text", NULL,
@@ -529,6 +583,9 @@ void config_value_text(const struct config *cfg, const struct setting *s, char *
     else if (s->set == set_text) snprintf(out, cap, "%s", *(const char *const *)field ? *(const char *const *)field : "");
     else if (s->set == set_listen) snprintf(out, cap, "%s", cfg->listen_text);
     else if (s->set == set_metrics_listen) snprintf(out, cap, "%s", cfg->has_metrics ? cfg->metrics_text : "");
+    else if (s->set == set_trusted_proxy) snprintf(out, cap, "%s", cfg->trusted_proxies_text);
+    else if (s->set == set_forwarded_header)
+        snprintf(out, cap, "%s", cfg->forwarded_header == FORWARDED_RFC7239 ? "forwarded" : "x-forwarded-for");
     else if (s->set == set_on_duplicate) snprintf(out, cap, "%s", cfg->on_duplicate_reject ? "reject" : "replace");
     else if (s->set == set_switch) snprintf(out, cap, "%s", *(const bool *)field ? "on" : "off");
     else if (s->set == set_log_level) snprintf(out, cap, "%s", log_level_name((enum log_level)cfg->log_level));

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "forwarded.h"
 #include <stdio.h>
 #include <sys/socket.h>
 
@@ -38,7 +39,11 @@ struct config {
     unsigned max_conns;         /* global open connections */
     unsigned max_conns_per_ip;  /* 0: no limit */
     unsigned ping_interval_s;   /* WebSocket ping period; idle close at 2x */
-    unsigned drain_timeout_s;   /* graceful shutdown wait */
+    unsigned drain_timeout_s;   /* graceful shutdown: closes spread over it */
+    bool proxy_protocol;        /* every connection starts with a PROXY v1/v2 header */
+    struct cidr_list trusted_proxies; /* peers whose forwarded header names the client */
+    char trusted_proxies_text[512];   /* the list as given, ", "-joined */
+    int forwarded_header;       /* enum forwarded_header: the one the proxy writes */
     unsigned handshake_timeout_s;
     size_t max_head;            /* HTTP request head bytes */
     unsigned rate;              /* envelopes per second per sender; burst 2x */

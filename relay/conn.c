@@ -1,4 +1,5 @@
 #include "conn_impl.h"
+#include "client_addr.h"
 #include "clock.h"
 #include "file_stream.h"
 #include "handshake.h"
@@ -35,10 +36,10 @@ uint64_t conn_read_ns(const struct conn *c) { return c->shard->read_ns ? c->shar
 
 void conn_peer_text(const struct conn *c, char *out, size_t cap) {
     struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
+    socklen_t len;
     char ip[INET6_ADDRSTRLEN];
     snprintf(out, cap, "?");
-    if (getpeername(c->fd, (struct sockaddr *)&ss, &len) != 0) return;
+    if (!client_addr_get(c, &ss, &len)) return;
     if (ss.ss_family == AF_INET) {
         const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
         if (inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip)) snprintf(out, cap, "%s:%u", ip, ntohs(a->sin_port));
@@ -93,6 +94,7 @@ void conn_free(struct conn *c) {
     ws_rx_release(&s->ws, &c->rx);
     file_stream_close(c);
     free(c->http);
+    free(c->proxy);
     ip_limit_give_back(&s->rt->per_ip, c->ip_bucket);
     atomic_fetch_sub_explicit(&s->rt->conns, 1, memory_order_relaxed);
     free(c);
@@ -117,6 +119,8 @@ void conn_kill(struct conn *c) {
     notify_gone(c);
     free(c->http);
     c->http = NULL;
+    free(c->proxy);
+    c->proxy = NULL;
     ws_rx_release(&c->shard->ws, &c->rx);
     file_stream_close(c);
     /* A send in flight ends with an error once the socket is shut down;

@@ -11,6 +11,14 @@
 struct http_request;
 struct ws_rx;
 struct file_stream;
+struct proxy_reader;
+
+/* An address kept small (a sockaddr_storage is 128 bytes). */
+struct conn_addr {
+    uint16_t family; /* AF_INET or AF_INET6 */
+    uint16_t port;   /* host order */
+    uint8_t addr[16];
+};
 
 enum conn_phase {
     PHASE_HTTP,    /* reading the request head */
@@ -33,6 +41,10 @@ struct conn {
     uint8_t phase;
     uint8_t recv;
     bool send_in_flight, half_closed, peer_eof, dirty, read_paused, opened, freeing;
+    /* The real client address (client_addr.h): the PROXY header is read,
+     * the per-address limit waits for the real address, it is known. */
+    bool proxy_done, limit_pending, has_client;
+    struct conn_addr client;
     int move_to;          /* shard it is moving to, or -1 */
     int ip_bucket;        /* its share of --max-conns-per-ip, or -1 */
     uint64_t addr_key;
@@ -43,6 +55,7 @@ struct conn {
     struct http_request *http;
     struct ws_rx *rx;
     struct file_stream *file;
+    struct proxy_reader *proxy; /* a PROXY header that came in pieces */
     struct conn *next_free;
     _Alignas(16) unsigned char session[];
 };

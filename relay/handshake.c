@@ -1,10 +1,11 @@
 #include "handshake.h"
+#include "client_addr.h"
 #include "clock.h"
 #include "conn_impl.h"
 #include "file_stream.h"
 #include "http.h"
 #include "shard_impl.h"
-#include "static.h"
+#include "static_http.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <mbedtls/base64.h>
@@ -35,45 +36,6 @@ static void refuse(struct conn *c, int status, const char *reason, const char *w
     respond(c, status, reason, extra_headers, body);
 }
 
-static void serve_static(struct conn *c, const struct http_request *req) {
-    struct shard *s = c->shard;
-    struct runtime *rt = s->rt;
-    char path[4096];
-    if (!rt->has_www || static_resolve(&rt->www, req->url, req->url_len, path, sizeof path) != 0) {
-        COUNT(&s->stats, http_not_found);
-        respond(c, 404, "Not Found", NULL, "not found\n");
-        return;
-    }
-    if (!http_is_get(req)) {
-        respond(c, 405, "Method Not Allowed", "Allow: GET\r\n", "method not allowed\n");
-        return;
-    }
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        if (fd >= 0) close(fd);
-        respond(c, 404, "Not Found", NULL, "not found\n");
-        return;
-    }
-    char head[512];
-    int n = snprintf(head, sizeof head,
-                     "HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %lld\r\n"
-                     "Cache-Control: no-cache\r\nX-Content-Type-Options: nosniff\r\n"
-                     "Connection: close\r\n\r\n",
-                     static_content_type(path), (long long)st.st_size);
-    if (conn_queue_bytes(c, head, (size_t)n) != 0) {
-        close(fd);
-        return;
-    }
-    /* The file goes out a window at a time as the client reads it. */
-    if (file_stream_start(c, fd, (uint64_t)st.st_size) != 0) {
-        conn_kill(c);
-        return;
-    }
-    COUNT(&s->stats, files_sent);
-    conn_close_after(c);
-}
-
 static bool key_is_valid(const struct http_request *req) {
     unsigned char raw[32];
     size_t olen;
@@ -84,6 +46,13 @@ static bool key_is_valid(const struct http_request *req) {
 
 static void upgrade(struct conn *c, const struct http_request *req) {
     struct stats *st = &c->shard->stats;
+    if (c->shard->stopping) {
+        /* Draining: the client is to reconnect elsewhere (or here, once
+         * restarted). */
+        COUNT(st, refused_draining);
+        refuse(c, 503, "Service Unavailable", "draining: the relay is shutting down", "Retry-After: 5\r\n");
+        return;
+    }
     if (!http_is_get(req)) {
         COUNT(st, http_bad_request);
         refuse(c, 400, "Bad Request", "a WebSocket handshake must be a GET", NULL);
@@ -120,6 +89,12 @@ static void upgrade(struct conn *c, const struct http_request *req) {
     conn_open_ws(c, h, req->url, req->url_len);
 }
 
+/* The target's path is exactly p (a query may follow). */
+static bool path_is(const struct http_request *req, const char *p) {
+    size_t n = strlen(p);
+    return req->url_len >= n && memcmp(req->url, p, n) == 0 && (req->url_len == n || req->url[n] == '?');
+}
+
 static void on_request(struct conn *c) {
     const struct http_request *req = c->http;
     COUNT(&c->shard->stats, http_requests);
@@ -134,11 +109,28 @@ static void on_request(struct conn *c) {
         respond(c, 200, "OK", NULL, "ok\n");
         return;
     }
-    serve_static(c, req);
+    if (path_is(req, "/readyz") && http_is_get(req)) {
+        /* Readiness, for a balancer: whether a new client should come
+         * here. /healthz stays liveness (the process answers). */
+        char buf[64], body[96];
+        const char *why = runtime_not_ready(c->shard->rt, c->shard->cfg->max_conns, buf, sizeof buf);
+        snprintf(body, sizeof body, "%s\n", why ? why : "ready");
+        if (why) respond(c, 503, "Service Unavailable", NULL, body);
+        else respond(c, 200, "OK", NULL, body);
+        return;
+    }
+    static_http_serve(c, req);
 }
 
 void handshake_on_bytes(struct conn *c, const uint8_t *data, size_t len) {
     struct shard *s = c->shard;
+    if (s->cfg->proxy_protocol && !c->proxy_done) {
+        size_t header = 0;
+        if (client_addr_proxy(c, data, len, &header) != CLIENT_PROXY_DONE) return;
+        data += header;
+        len -= header;
+        if (!len) return;
+    }
     if (!c->http) {
         c->http = malloc(sizeof *c->http);
         if (!c->http) {
@@ -147,6 +139,7 @@ void handshake_on_bytes(struct conn *c, const uint8_t *data, size_t len) {
             return;
         }
         http_request_init(c->http, s->cfg->max_head);
+        client_addr_prepare(c, c->http);
     }
     size_t used = 0;
     char why[96];
@@ -164,6 +157,7 @@ void handshake_on_bytes(struct conn *c, const uint8_t *data, size_t len) {
     case HTTP_DONE:
         break;
     }
+    if (!client_addr_settle(c, c->http)) return;
     on_request(c);
     /* Frames the client sent right behind its request head are kept. */
     if (c->phase == PHASE_WS && used < len) conn_on_recv(c, data + used, len - used);

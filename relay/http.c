@@ -4,7 +4,7 @@
 #include <strings.h>
 #include <string.h>
 
-enum { H_NONE, H_UPGRADE, H_CONNECTION, H_KEY, H_VERSION, H_PROTOCOL };
+enum { H_NONE, H_UPGRADE, H_CONNECTION, H_KEY, H_VERSION, H_PROTOCOL, H_FORWARDED, H_ACCEPT_ENCODING, H_IF_NONE_MATCH, H_IF_MODIFIED_SINCE };
 
 static struct http_request *req_of(llhttp_t *p) { return p->data; }
 
@@ -42,7 +42,9 @@ static int on_field_complete(llhttp_t *p) {
     struct http_request *req = req_of(p);
     static const struct { const char *name; int id; } known[] = {
         {"upgrade", H_UPGRADE}, {"connection", H_CONNECTION}, {"sec-websocket-key", H_KEY},
-        {"sec-websocket-version", H_VERSION}, {"sec-websocket-protocol", H_PROTOCOL}};
+        {"sec-websocket-version", H_VERSION}, {"sec-websocket-protocol", H_PROTOCOL},
+        {"accept-encoding", H_ACCEPT_ENCODING}, {"if-none-match", H_IF_NONE_MATCH},
+        {"if-modified-since", H_IF_MODIFIED_SINCE}};
     req->current = H_NONE;
     if (!req->field_too_long) {
         for (size_t i = 0; i < sizeof known / sizeof *known; i++)
@@ -54,6 +56,9 @@ static int on_field_complete(llhttp_t *p) {
         req->repeated = true;
         return -1;
     }
+    if (req->current == H_NONE && req->forwarded_name && !req->field_too_long &&
+        strcasecmp(req->field, req->forwarded_name) == 0)
+        req->current = H_FORWARDED;
     if (req->current == H_KEY) req->has_key = true;
     if (req->current == H_VERSION) req->has_version = true;
     /* A repeated header continues the same list, as RFC 9110 allows. */
@@ -63,19 +68,32 @@ static int on_field_complete(llhttp_t *p) {
     case H_UPGRADE: v = req->upgrade; vlen = &req->upgrade_len; break;
     case H_CONNECTION: v = req->connection; vlen = &req->connection_len; break;
     case H_PROTOCOL: v = req->protocol; vlen = &req->protocol_len; break;
+    case H_ACCEPT_ENCODING: v = req->accept_encoding; vlen = &req->accept_encoding_len; break;
+    case H_IF_NONE_MATCH: v = req->if_none_match; vlen = &req->if_none_match_len; break;
     default: break;
     }
+    if (req->current == H_IF_NONE_MATCH) req->has_if_none_match = true;
+    /* A second If-Modified-Since makes no sense joined: the request is
+     * answered as if it had none. */
+    if (req->current == H_IF_MODIFIED_SINCE && req->if_modified_since_len) req->if_modified_since_dropped = true;
     if (v && *vlen && *vlen + 2 < HTTP_VALUE_MAX) {
         v[(*vlen)++] = ',';
         v[(*vlen)++] = ' ';
         v[*vlen] = '\0';
+    }
+    if (req->current == H_FORWARDED) {
+        if (req->has_forwarded && req->forwarded_len + 1 < sizeof req->forwarded) {
+            req->forwarded[req->forwarded_len++] = ',';
+            req->forwarded[req->forwarded_len] = '\0';
+        }
+        req->has_forwarded = true;
     }
     return 0;
 }
 
 static const char *const header_names[] = {
     [H_UPGRADE] = "Upgrade", [H_CONNECTION] = "Connection", [H_KEY] = "Sec-WebSocket-Key",
-    [H_VERSION] = "Sec-WebSocket-Version", [H_PROTOCOL] = "Sec-WebSocket-Protocol"};
+    [H_VERSION] = "Sec-WebSocket-Version", [H_PROTOCOL] = "Sec-WebSocket-Protocol", [H_FORWARDED] = "forwarded"};
 
 static char *value_of(struct http_request *req, size_t **vlen) {
     switch (req->current) {
@@ -84,6 +102,10 @@ static char *value_of(struct http_request *req, size_t **vlen) {
     case H_KEY: *vlen = &req->key_len; return req->key;
     case H_VERSION: *vlen = &req->version_len; return req->version;
     case H_PROTOCOL: *vlen = &req->protocol_len; return req->protocol;
+    case H_FORWARDED: *vlen = &req->forwarded_len; return req->forwarded;
+    case H_ACCEPT_ENCODING: *vlen = &req->accept_encoding_len; return req->accept_encoding;
+    case H_IF_NONE_MATCH: *vlen = &req->if_none_match_len; return req->if_none_match;
+    case H_IF_MODIFIED_SINCE: *vlen = &req->if_modified_since_len; return req->if_modified_since;
     default: return NULL;
     }
 }
@@ -94,9 +116,18 @@ static int on_value(llhttp_t *p, const char *at, size_t len) {
     size_t *vlen;
     char *v = value_of(req, &vlen);
     if (!v) return 0;
-    if (*vlen + len >= HTTP_VALUE_MAX) {
+    size_t cap = req->current == H_FORWARDED ? HTTP_FORWARDED_MAX
+                 : req->current == H_IF_MODIFIED_SINCE ? sizeof req->if_modified_since : HTTP_VALUE_MAX;
+    bool *dropped = req->current == H_ACCEPT_ENCODING ? &req->accept_encoding_dropped
+                    : req->current == H_IF_NONE_MATCH ? &req->if_none_match_dropped
+                    : req->current == H_IF_MODIFIED_SINCE ? &req->if_modified_since_dropped : NULL;
+    if (dropped && (*dropped || *vlen + len >= cap)) {
+        *dropped = true;
+        return 0;
+    }
+    if (*vlen + len >= cap) {
         req->overflow = true;
-        req->too_large = header_names[req->current];
+        req->too_large = req->current == H_FORWARDED ? req->forwarded_name : header_names[req->current];
         return -1;
     }
     memcpy(v + *vlen, at, len);
@@ -141,6 +172,8 @@ void http_request_init(struct http_request *req, size_t max_head) {
     req->parser.data = req;
 }
 
+void http_request_want_forwarded(struct http_request *req, const char *name) { req->forwarded_name = name; }
+
 enum http_status http_feed(struct http_request *req, const char *data, size_t len, size_t *used) {
     size_t room = req->max_head - req->head_bytes;
     size_t n = len < room ? len : room;
@@ -161,12 +194,17 @@ const char *http_too_large_reason(const struct http_request *req, char *buf, siz
     else if (strcmp(req->too_large, "request target") == 0)
         snprintf(buf, cap, "request target over %zu bytes", sizeof req->url - 1);
     else
-        snprintf(buf, cap, "%s header over %d bytes", req->too_large, HTTP_VALUE_MAX - 1);
+        snprintf(buf, cap, "%s header over %d bytes", req->too_large,
+                 req->too_large == req->forwarded_name ? HTTP_FORWARDED_MAX - 1 : HTTP_VALUE_MAX - 1);
     return buf;
 }
 
 bool http_is_get(const struct http_request *req) {
     return llhttp_get_method((llhttp_t *)&req->parser) == HTTP_GET;
+}
+
+bool http_is_head(const struct http_request *req) {
+    return llhttp_get_method((llhttp_t *)&req->parser) == HTTP_HEAD;
 }
 
 bool http_list_has(const char *value, size_t len, const char *token) {

@@ -237,8 +237,25 @@ int main(int argc, char **argv) {
                  live.config_file ? live.config_file : "");
         reload_run(&reloader);
     }
-    log_info("stopping", "%s: closing connections (at most %us)", sig == SIGINT ? "SIGINT" : "SIGTERM",
-             live.drain_timeout_s);
+    if (sig == SIGINT) {
+        log_info("stopping", "SIGINT: closing every connection now");
+        runtime_stop_fast(&rt);
+    } else {
+        log_info("stopping", "SIGTERM: draining: /readyz answers 503, connections closed over %us "
+                 "(SIGTERM again or SIGINT: all at once)", live.drain_timeout_s);
+        runtime_begin_stop(&rt);
+        /* The drain runs in the shards; here a second signal makes it fast. */
+        const struct timespec poll_interval = {0, 50 * 1000 * 1000};
+        while (!runtime_stopped(&rt)) {
+            int got = sigtimedwait(&signals, NULL, &poll_interval);
+            if (got == SIGTERM || got == SIGINT) {
+                log_info("stopping", "%s during the drain: closing every connection now",
+                         got == SIGINT ? "SIGINT" : "SIGTERM");
+                runtime_stop_fast(&rt);
+                break;
+            }
+        }
+    }
     runtime_stop(&rt);
     metrics_server_close(metrics_server);
     log_totals(&rt, &v1);

@@ -61,6 +61,8 @@ static const struct metrics_counter_series series[] = {
     {"accepted", "reflector_connections_accepted_total", NULL, NULL},
     {"refused_max_conns", "reflector_connections_refused_total", "reason", "max_conns"},
     {"refused_per_ip", "reflector_connections_refused_total", "reason", "max_conns_per_ip"},
+    {"refused_proxy_header", "reflector_connections_refused_total", "reason", "proxy_header"},
+    {"refused_draining", "reflector_connections_refused_total", "reason", "draining"},
     {"close_idle", "reflector_connections_closed_total", "code", "1001"},
     {"close_protocol", "reflector_connections_closed_total", "code", "1002"},
     {"close_binary", "reflector_connections_closed_total", "code", "1003"},

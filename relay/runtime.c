@@ -102,9 +102,52 @@ int runtime_start(struct runtime *rt, char *err, size_t errlen) {
     return rc;
 }
 
-void runtime_stop(struct runtime *rt) {
+void runtime_begin_stop(struct runtime *rt) {
+    if (atomic_exchange(&rt->stopping, true)) return;
+    for (unsigned i = 0; i < rt->nshards; i++) mailbox_wake(rt->shards[i]->mail);
+}
+
+void runtime_stop_fast(struct runtime *rt) {
+    atomic_store(&rt->stop_fast, true);
     atomic_store(&rt->stopping, true);
     for (unsigned i = 0; i < rt->nshards; i++) mailbox_wake(rt->shards[i]->mail);
+}
+
+bool runtime_stopped(const struct runtime *rt) {
+    unsigned running = 0;
+    for (unsigned i = 0; i < rt->nshards; i++) running += rt->shards[i]->start_error == 0;
+    return atomic_load(&rt->shards_done) >= running;
+}
+
+int runtime_dependency_add(struct runtime *rt, const char *name) {
+    if (rt->ndependencies >= RUNTIME_DEPENDENCIES_MAX) return -1;
+    rt->dependency_names[rt->ndependencies] = name;
+    return (int)rt->ndependencies++;
+}
+
+void runtime_dependency_set(struct runtime *rt, int id, bool up) {
+    if (id < 0 || (unsigned)id >= rt->ndependencies) return;
+    if (up) atomic_fetch_and(&rt->dependencies_down, ~(1u << id));
+    else atomic_fetch_or(&rt->dependencies_down, 1u << id);
+}
+
+const char *runtime_not_ready(const struct runtime *rt, unsigned max_conns, char *buf, size_t cap) {
+    if (atomic_load(&rt->stopping)) return "draining";
+    /* The probe's own connection is one of them: at --max-conns - 1
+     * others, the next client would be refused. */
+    if (atomic_load_explicit(&rt->conns, memory_order_relaxed) >= max_conns) return "at --max-conns";
+    uint32_t down = atomic_load(&rt->dependencies_down);
+    for (unsigned i = 0; i < rt->ndependencies; i++) {
+        if (down & (1u << i)) {
+            snprintf(buf, cap, "%s down", rt->dependency_names[i]);
+            return buf;
+        }
+    }
+    return NULL;
+}
+
+void runtime_stop(struct runtime *rt) {
+    runtime_begin_stop(rt);
     for (unsigned i = 0; i < rt->nshards; i++)
         if (rt->shards[i]->start_error == 0) pthread_join(rt->shards[i]->thread, NULL);
 }

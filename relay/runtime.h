@@ -12,6 +12,8 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#define RUNTIME_DEPENDENCIES_MAX 8
+
 struct shard;
 struct conn_handler;
 struct shard_hooks;
@@ -33,7 +35,14 @@ struct runtime {
     unsigned nkinds;
     _Atomic unsigned conns;       /* open connections, all shards */
     _Atomic unsigned in_transit;  /* connections moving between shards */
-    _Atomic bool stopping;
+    _Atomic bool stopping;        /* draining: /readyz 503, closes spread over --drain-timeout */
+    _Atomic bool stop_fast;       /* a second SIGTERM or SIGINT: everyone closed at once */
+    _Atomic unsigned shards_done; /* shards whose loop has ended */
+    /* Dependencies the relay needs to serve (the bus, later): while one
+     * is down, /readyz answers 503 naming it. */
+    const char *dependency_names[RUNTIME_DEPENDENCIES_MAX];
+    unsigned ndependencies;
+    _Atomic uint32_t dependencies_down;
     /* Posted once per shard when every shard has opened (or one failed). */
     sem_t all_open;
     _Atomic bool start_failed;
@@ -50,8 +59,28 @@ int runtime_init(struct runtime *rt, const struct config *cfg, const struct conn
 const struct conn_handler *runtime_handler_for(const struct runtime *rt, const char *target, size_t len);
 /* Starts every shard; -1 with a reason when one cannot start. */
 int runtime_start(struct runtime *rt, char *err, size_t errlen);
-/* Stops accepting, closes connections (at most --drain-timeout), joins. */
+/* Starts the drain: /readyz answers 503, new WebSockets are refused (the
+ * listeners still answer plain HTTP, so a balancer sees the 503), and the
+ * open WebSockets are closed with 1001 in batches spread over
+ * --drain-timeout; at its end the listeners close and what is left is
+ * dropped. Returns at once. */
+void runtime_begin_stop(struct runtime *rt);
+/* The fast stop (a second SIGTERM, or SIGINT): no more accepting, every
+ * WebSocket closed now, a few seconds for the close handshakes. */
+void runtime_stop_fast(struct runtime *rt);
+/* Every shard has ended its loop. */
+bool runtime_stopped(const struct runtime *rt);
+/* Begins the drain if not begun, waits for the shards, joins them. */
 void runtime_stop(struct runtime *rt);
+
+/* Names a dependency (before runtime_start); its id, or -1 when there are
+ * RUNTIME_DEPENDENCIES_MAX already. It starts up. */
+int runtime_dependency_add(struct runtime *rt, const char *name);
+/* From any thread: the dependency is up or down. */
+void runtime_dependency_set(struct runtime *rt, int id, bool up);
+/* Why the relay is not ready ("draining", "at --max-conns", "nats down"),
+ * or NULL when it is: /readyz. max_conns: the asking shard's setting. */
+const char *runtime_not_ready(const struct runtime *rt, unsigned max_conns, char *buf, size_t cap);
 void runtime_destroy(struct runtime *rt);
 
 /* From the main thread: every shard takes cfg (a reload's settings) as

@@ -1,4 +1,5 @@
 #include "shard_impl.h"
+#include "client_addr.h"
 #include "clock.h"
 #include "conn_impl.h"
 #include "io.h"
@@ -13,6 +14,11 @@
 #include <unistd.h>
 
 #define TICK_MS 250
+/* While draining the timer runs faster, so the closes leave in small
+ * batches rather than a quarter of a second's worth at a time. */
+#define DRAIN_TICK_MS 50
+/* A fast stop leaves clients this long to answer the close. */
+#define FAST_STOP_MS 3000
 #define RECV_BUFFER_SIZE 4096
 /* Output chunks: one holds a whole frame of the default --max-message
  * (4096) with room to spare, and many small frames. */
@@ -167,7 +173,7 @@ struct conn *shard_conn_by_token(struct shard *s, uint64_t token) {
 }
 
 static void on_accept(struct shard *s, const struct io_completion *ev) {
-    if (!ev->more && !s->stopping) {
+    if (!ev->more && !s->accept_closed) {
         /* Multishot accept ended (an error, or the CQ overflowed): re-arm,
          * at once unless fds ran out, then at the next tick. */
         if (ev->res == -EMFILE || ev->res == -ENFILE || ev->res == -ENOMEM || ev->res == -ENOBUFS) {
@@ -185,7 +191,7 @@ static void on_accept(struct shard *s, const struct io_completion *ev) {
         return;
     }
     int fd = ev->res;
-    if (s->stopping) {
+    if (s->accept_closed) {
         close(fd);
         return;
     }
@@ -199,11 +205,16 @@ static void on_accept(struct shard *s, const struct io_completion *ev) {
         return;
     }
     uint64_t key = 0;
-    bool has_key = ip_key_of_peer(fd, &key) == 0;
+    struct sockaddr_storage peer;
+    socklen_t peer_len = sizeof peer;
+    bool has_key = getpeername(fd, (struct sockaddr *)&peer, &peer_len) == 0 &&
+                   ip_key_of((const struct sockaddr *)&peer, &key) == 0;
     COUNT(&s->stats, syscalls);
+    /* Behind a proxy the share waits for the client's real address. */
+    bool deferred = has_key && client_addr_deferred(s->cfg, (const struct sockaddr *)&peer);
     /* Counted whatever the limit, so that a reload that sets one finds
      * the connections already open. */
-    int bucket = has_key ? ip_limit_bucket(key) : -1;
+    int bucket = has_key && !deferred ? ip_limit_bucket(key) : -1;
     if (!ip_limit_take(&rt->per_ip, bucket, s->cfg->max_conns_per_ip)) {
         atomic_fetch_sub_explicit(&rt->conns, 1, memory_order_relaxed);
         COUNT(&s->stats, refused_per_ip);
@@ -223,6 +234,7 @@ static void on_accept(struct shard *s, const struct io_completion *ev) {
         close(fd);
         return;
     }
+    c->limit_pending = deferred;
     COUNT(&s->stats, accepted);
     if (log_enabled(LOG_DEBUG)) {
         char addr[64];
@@ -263,10 +275,58 @@ static void on_send(struct shard *s, const struct io_completion *ev) {
     if (c) conn_on_send(c, ev->res);
 }
 
-static void begin_stop(struct shard *s) {
-    s->stopping = true;
-    s->stop_deadline_ms = clock_mono_ms() + s->cfg->drain_timeout_s * 1000ull;
+/* No more connections on this shard's listener. */
+static void close_accept(struct shard *s) {
+    if (s->accept_closed) return;
+    s->accept_closed = true;
     io_cancel(s->io, IO_ACCEPT, 0);
+}
+
+/* The drain's batches: by now, the share of the WebSockets open at its
+ * start that this point of the window stands for has been sent close
+ * 1001 (one tick ahead, so the first batch leaves at once and the last
+ * before the window ends). */
+static void drain_step(struct shard *s, uint64_t now) {
+    if (s->drain_closed >= s->drain_total) return;
+    uint64_t target = s->drain_total;
+    uint64_t ahead = now - s->stop_started_ms + DRAIN_TICK_MS;
+    if (s->drain_window_ms && ahead < s->drain_window_ms) target = (s->drain_total * ahead + s->drain_window_ms - 1) / s->drain_window_ms;
+    while (s->drain_closed < target && s->drain_cursor < s->nslots) {
+        struct conn *c = s->slots[s->drain_cursor++];
+        if (!c || c->phase != PHASE_WS || c->move_to >= 0) continue;
+        conn_close_ws(c, WS_CLOSE_GOING_AWAY, "server shutting down");
+        COUNT(&s->stats, drain_closes);
+        s->drain_closed++;
+    }
+    if (s->drain_cursor >= s->nslots) s->drain_closed = s->drain_total;
+}
+
+/* The drain begins: the listener stays open for /readyz (503) and plain
+ * HTTP, upgrades are refused (handshake.c), and the WebSockets are closed
+ * in batches over the window: --drain-timeout less a margin (a quarter,
+ * at most 2 s) for the last ones to answer their close. */
+static void begin_stop(struct shard *s) {
+    uint64_t now = clock_mono_ms();
+    uint64_t drain_ms = s->cfg->drain_timeout_s * 1000ull;
+    uint64_t margin = drain_ms / 4 < 2000 ? drain_ms / 4 : 2000;
+    s->stopping = true;
+    s->stop_started_ms = now;
+    s->stop_deadline_ms = now + drain_ms;
+    s->drain_window_ms = drain_ms - margin;
+    s->drain_total = 0;
+    for (uint32_t i = 0; i < s->nslots; i++)
+        if (s->slots[i] && s->slots[i]->phase == PHASE_WS) s->drain_total++;
+    s->drain_closed = 0;
+    s->drain_cursor = 0;
+    drain_step(s, now);
+}
+
+/* Everyone at once: a second SIGTERM, SIGINT, or the drain's end. */
+static void stop_fast(struct shard *s) {
+    uint64_t now = clock_mono_ms();
+    s->drain_fast = true;
+    close_accept(s);
+    if (s->stop_deadline_ms > now + FAST_STOP_MS) s->stop_deadline_ms = now + FAST_STOP_MS;
     for (uint32_t i = 0; i < s->nslots; i++)
         if (s->slots[i]) conn_begin_stop(s->slots[i]);
 }
@@ -277,6 +337,17 @@ static void on_tick(struct shard *s) {
         s->accepting = true;
         io_accept(s->io, s->listen_fd);
     }
+    if (s->stopping) {
+        drain_step(s, now);
+        io_tick(s->io, DRAIN_TICK_MS);
+        if (now >= s->stop_deadline_ms) {
+            close_accept(s);
+            for (uint32_t i = 0; i < s->nslots; i++)
+                if (s->slots[i]) conn_kill(s->slots[i]);
+        }
+        if (now < s->next_sweep_ms) return;
+    }
+    s->next_sweep_ms = now + TICK_MS;
     uint64_t by_phase[PHASE_DEAD + 1] = {0}, queued = 0;
     for (uint32_t i = 0; i < s->nslots; i++) {
         struct conn *c = s->slots[i];
@@ -290,12 +361,8 @@ static void on_tick(struct shard *s) {
     counter_set(&s->gauges.conns_websocket, by_phase[PHASE_WS]);
     counter_set(&s->gauges.conns_closing, by_phase[PHASE_CLOSING] + by_phase[PHASE_DEAD]);
     counter_set(&s->gauges.queued_bytes, queued);
-    if (s->stopping && now >= s->stop_deadline_ms) {
-        for (uint32_t i = 0; i < s->nslots; i++)
-            if (s->slots[i]) conn_kill(s->slots[i]);
-    }
     if (s->rt->hooks->tick) s->rt->hooks->tick(s, now);
-    io_tick(s->io, TICK_MS);
+    if (!s->stopping) io_tick(s->io, TICK_MS);
 }
 
 static void dispatch(void *ctx, const struct io_completion *ev) {
@@ -308,6 +375,7 @@ static void dispatch(void *ctx, const struct io_completion *ev) {
     case IO_WAKE:
         mailbox_drain(s->mail);
         if (atomic_load(&s->rt->stopping) && !s->stopping) begin_stop(s);
+        if (atomic_load(&s->rt->stop_fast) && !s->drain_fast) stop_fast(s);
         /* Token 0 is the eventfd read, armed again; 1 a message from a shard. */
         if (ev->token == 0) io_watch_wake(s->io, mailbox_wake_fd(s->mail));
         break;
@@ -366,8 +434,22 @@ static void *shard_main(void *arg) {
             log_error("io_failed", "shard %u: %s failed: %s", s->id, io_backend_name(), strerror(-rc));
             break;
         }
-        if (s->stopping && s->live == 0 && atomic_load(&s->rt->in_transit) == 0) break;
+        /* A shard whose own connections are gone keeps its listener (and
+         * /readyz) while others still drain: a listener closed early
+         * would reset what the kernel had queued on it. */
+        if (s->stopping && s->live == 0 && atomic_load(&s->rt->in_transit) == 0 &&
+            atomic_load_explicit(&s->rt->conns, memory_order_relaxed) == 0)
+            break;
     }
+    /* New connections go to the shards still draining, or are refused. */
+    if (s->listen_fd >= 0) {
+        /* shutdown ends the listening state at once, though the ring
+         * still holds the socket until it is destroyed. */
+        shutdown(s->listen_fd, SHUT_RDWR);
+        close(s->listen_fd);
+        s->listen_fd = -1;
+    }
+    atomic_fetch_add(&s->rt->shards_done, 1);
     return NULL;
 }
 

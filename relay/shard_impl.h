@@ -45,6 +45,12 @@ struct shard {
     struct conn *to_free;
     bool stopping, accepting;
     uint64_t stop_deadline_ms, next_accept_retry_ms;
+    /* The drain (shard.c): the WebSockets open when it began, closed a
+     * batch per drain tick in slot order from drain_cursor, spread over
+     * drain_window_ms from stop_started_ms. */
+    bool drain_fast, accept_closed;
+    uint64_t stop_started_ms, drain_window_ms, next_sweep_ms;
+    uint32_t drain_total, drain_closed, drain_cursor;
     struct stats stats;
     struct gauges gauges;
     uint64_t serials;       /* connections accepted here, for conn_serial */

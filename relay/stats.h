@@ -9,6 +9,11 @@
     X(accepted, "connections accepted")                                                           \
     X(refused_max_conns, "connections refused: --max-conns reached")                              \
     X(refused_per_ip, "connections refused: --max-conns-per-ip reached")                          \
+    X(refused_proxy_header, "connections closed: no valid PROXY protocol header (--proxy-protocol)") \
+    X(refused_draining, "WebSocket upgrades refused with 503 while draining")                     \
+    X(proxy_headers, "PROXY protocol headers read")                                               \
+    X(forwarded_addresses, "requests whose client address came from a --trusted-proxy's header")  \
+    X(drain_closes, "WebSockets closed by the drain (1001, spread over --drain-timeout)")          \
     X(accept_errors, "accept failures (EMFILE and the like)")                                     \
     X(handshakes, "WebSocket upgrades")                                                           \
     X(http_requests, "HTTP requests")                                                             \
@@ -35,6 +40,9 @@
     X(mail_full, "mail chunks kept back because a ring to another shard was full")               \
     X(mail_refused, "mail refused: bytes waiting to cross shards over --max-crossing")            \
     X(files_sent, "static files served")                                                          \
+    X(static_not_modified, "static files answered 304 Not Modified")                              \
+    X(static_precompressed, "static files served from a .br or .gz sibling")                      \
+    X(static_redirects, "directory requests redirected to their trailing slash")                  \
     X(bytes_in, "bytes received from clients")                                                    \
     X(bytes_out, "bytes sent to clients")
 

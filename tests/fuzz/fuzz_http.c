@@ -1,7 +1,8 @@
 /* libFuzzer target: the HTTP request head (relay/http.c on llhttp).
  *
  * Input: byte 0 picks the head limit (8192 as the relay uses, or a small
- * one to reach HTTP_TOO_LARGE often), bytes 1-2 a split offset, the rest
+ * one to reach HTTP_TOO_LARGE often) and the forwarded header kept (none,
+ * X-Forwarded-For or Forwarded), bytes 1-2 a split offset, the rest
  * is what a client sends. The bytes are parsed three ways: in one read,
  * in two reads cut at the offset, and one byte per read. Each way must
  * reach the same outcome (where the head ends and the headers kept, or a
@@ -30,15 +31,23 @@ static void check_request(const struct http_request *req) {
     FUZZ_CHECK(req->version_len < HTTP_VALUE_MAX && req->version[req->version_len] == '\0');
     FUZZ_CHECK(req->protocol_len < HTTP_VALUE_MAX && req->protocol[req->protocol_len] == '\0');
     FUZZ_CHECK(req->field_len < sizeof req->field);
+    FUZZ_CHECK(req->forwarded_len < HTTP_FORWARDED_MAX && req->forwarded[req->forwarded_len] == '\0');
+    FUZZ_CHECK(req->accept_encoding_len < HTTP_VALUE_MAX && req->accept_encoding[req->accept_encoding_len] == '\0');
+    FUZZ_CHECK(req->if_none_match_len < HTTP_VALUE_MAX && req->if_none_match[req->if_none_match_len] == '\0');
+    FUZZ_CHECK(req->if_modified_since_len < sizeof req->if_modified_since &&
+               req->if_modified_since[req->if_modified_since_len] == '\0');
     FUZZ_CHECK(req->head_bytes <= req->max_head);
 }
 
 /* Feeds data in pieces (cuts: ascending offsets, ncuts of them; or one
  * byte at a time when bytewise), stopping at the first status other than
  * HTTP_MORE, as the relay does. The request is left for comparison. */
+static const char *forwarded_name;
+
 static struct outcome parse(struct http_request *req, size_t max_head, const uint8_t *data, size_t size,
                             const size_t *cuts, unsigned ncuts, bool bytewise) {
     http_request_init(req, max_head);
+    if (forwarded_name) http_request_want_forwarded(req, forwarded_name);
     size_t pos = 0;
     unsigned next_cut = 0;
     for (;;) {
@@ -87,12 +96,27 @@ static void same_request(const struct http_request *a, const struct http_request
     FUZZ_CHECK(a->version_len == b->version_len && memcmp(a->version, b->version, a->version_len) == 0);
     FUZZ_CHECK(a->protocol_len == b->protocol_len && memcmp(a->protocol, b->protocol, a->protocol_len) == 0);
     FUZZ_CHECK(a->has_key == b->has_key && a->has_version == b->has_version);
+    FUZZ_CHECK(a->has_forwarded == b->has_forwarded && a->forwarded_len == b->forwarded_len &&
+               memcmp(a->forwarded, b->forwarded, a->forwarded_len) == 0);
+    FUZZ_CHECK(a->accept_encoding_dropped == b->accept_encoding_dropped &&
+               a->if_none_match_dropped == b->if_none_match_dropped &&
+               a->if_modified_since_dropped == b->if_modified_since_dropped);
+    if (!a->accept_encoding_dropped)
+        FUZZ_CHECK(a->accept_encoding_len == b->accept_encoding_len &&
+                   memcmp(a->accept_encoding, b->accept_encoding, a->accept_encoding_len) == 0);
+    if (!a->if_none_match_dropped)
+        FUZZ_CHECK(a->if_none_match_len == b->if_none_match_len &&
+                   memcmp(a->if_none_match, b->if_none_match, a->if_none_match_len) == 0);
+    FUZZ_CHECK(http_is_head(a) == http_is_head(b));
     FUZZ_CHECK(http_is_get(a) == http_is_get(b));
     FUZZ_CHECK(http_wants_websocket(a) == http_wants_websocket(b));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    size_t max_head = head_limits[fuzz_take(&data, &size, 1) & 3];
+    unsigned first = (unsigned)fuzz_take(&data, &size, 1);
+    size_t max_head = head_limits[first & 3];
+    static const char *const names[4] = {NULL, "X-Forwarded-For", "Forwarded", NULL};
+    forwarded_name = names[(first >> 2) & 3];
     size_t cut = (size_t)fuzz_take(&data, &size, 2);
     if (size) cut %= size + 1;
     else cut = 0;

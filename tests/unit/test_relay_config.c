@@ -66,7 +66,8 @@ TEST(relay_config_defaults) {
     CHECK(cfg.max_message == 4096);
     CHECK(cfg.max_conns == 100000);
     CHECK(cfg.ping_interval_s == 20);
-    CHECK(cfg.drain_timeout_s == 5);
+    CHECK(cfg.drain_timeout_s == 30);
+    CHECK(!cfg.proxy_protocol && cfg.trusted_proxies.n == 0 && cfg.forwarded_header == FORWARDED_XFF);
     CHECK(cfg.handshake_timeout_s == 5);
     CHECK(cfg.max_head == 8192);
     CHECK(cfg.log_level == LOG_INFO);
@@ -188,7 +189,7 @@ TEST(relay_config_help_version) {
     /* a bad flag before --help is reported first */
     CHECK(PARSE(&cfg, "--threads", "0", "--help") == CONFIG_EXIT_USAGE);
     /* config_usage writes something that names every flag */
-    char buf[4096] = "";
+    static char buf[16384] = "";
     FILE *f = fmemopen(buf, sizeof buf - 1, "w");
     CHECK(f != NULL);
     if (f) {
@@ -200,6 +201,16 @@ TEST(relay_config_help_version) {
                                         "--ping-interval", "--handshake-timeout", "--drain-timeout",
                                         "--log-level", "--help", "--version"};
     for (size_t i = 0; i < sizeof flags / sizeof *flags; i++) CHECK(strstr(buf, flags[i]) != NULL);
+}
+
+TEST(relay_config_trusted_proxy_repeats) {
+    struct config cfg;
+    CHECK(PARSE(&cfg, "--trusted-proxy", "127.0.0.1", "--trusted-proxy", "10.0.0.0/8, ::1") == CONFIG_OK);
+    CHECK(cfg.trusted_proxies.n == 3);
+    CHECK(strcmp(cfg.trusted_proxies_text, "127.0.0.1, 10.0.0.0/8, ::1") == 0);
+    CHECK(PARSE(&cfg, "--trusted-proxy", "10.1.2.3/8") == CONFIG_EXIT_USAGE);
+    CHECK(PARSE(&cfg, "--trusted-proxy", ",") == CONFIG_EXIT_USAGE);
+    CHECK(PARSE(&cfg, "--forwarded-header", "Forwarded") == CONFIG_OK && cfg.forwarded_header == FORWARDED_RFC7239);
 }
 
 TEST(relay_config_hostport) {

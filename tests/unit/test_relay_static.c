@@ -279,3 +279,28 @@ TEST(relay_static_content_type) {
     CHECK(strcmp(static_content_type("/r/a."), "application/octet-stream") == 0);
     CHECK(strcmp(static_content_type("/r/a.jsx"), "application/octet-stream") == 0);
 }
+
+TEST(relay_static_cache_helpers) {
+    CHECK(static_name_is_hashed("/a/main.3f9a2b7c.js"));
+    CHECK(static_name_is_hashed("/chunk-5FQ2ABCD.js"));
+    CHECK(!static_name_is_hashed("/app.js"));
+    CHECK(!static_name_is_hashed("/deadbeefcafe.js")); /* the name itself is not a hash part */
+    CHECK(!static_name_is_hashed("/x.abcdefgh.js"));   /* no digit */
+    CHECK(!static_name_is_hashed("/x.1234567.js"));    /* 7 digits */
+    CHECK(strcmp(static_cache_control("/index.html"), "no-cache") == 0);
+    CHECK(strcmp(static_cache_control("/app.js"), "public, max-age=60") == 0);
+    const char *ae = "gzip;q=0.5, br;q=0.000, *;q=0";
+    CHECK(static_accepts(ae, strlen(ae), "gzip"));
+    CHECK(!static_accepts(ae, strlen(ae), "br"));
+    CHECK(!static_accepts(ae, strlen(ae), "zstd"));
+    CHECK(static_accepts("*", 1, "br"));
+    const char *inm = "\"a\", W/\"b\"";
+    CHECK(static_etag_matches(inm, strlen(inm), "\"b\""));
+    CHECK(!static_etag_matches(inm, strlen(inm), "\"c\""));
+    const char *d = "Sun, 06 Nov 1994 08:49:37 GMT";
+    CHECK(static_parse_http_date(d, strlen(d)) == 784111777);
+    CHECK(static_parse_http_date("Sunday", 6) == -1);
+    char out[40];
+    static_format_http_date(784111777, out, sizeof out);
+    CHECK(strcmp(out, d) == 0);
+}

@@ -276,3 +276,29 @@ TEST(runtime_handler_chosen_by_path) {
     stop();
     handlers = echo_only;
 }
+
+/* /readyz's verdict: draining, full, or a dependency down (the hook a
+ * message bus uses), in that order. */
+TEST(runtime_readiness) {
+    static struct runtime rt;
+    memset(&rt, 0, sizeof rt);
+    char buf[64];
+    CHECK(runtime_not_ready(&rt, 10, buf, sizeof buf) == NULL);
+    atomic_store(&rt.conns, 10);
+    CHECK(strcmp(runtime_not_ready(&rt, 10, buf, sizeof buf), "at --max-conns") == 0);
+    atomic_store(&rt.conns, 9);
+    int bus = runtime_dependency_add(&rt, "nats");
+    CHECK(bus == 0);
+    CHECK(runtime_not_ready(&rt, 10, buf, sizeof buf) == NULL);
+    runtime_dependency_set(&rt, bus, false);
+    const char *why = runtime_not_ready(&rt, 10, buf, sizeof buf);
+    CHECK(why && strcmp(why, "nats down") == 0);
+    runtime_dependency_set(&rt, bus, true);
+    CHECK(runtime_not_ready(&rt, 10, buf, sizeof buf) == NULL);
+    for (int i = 1; i < RUNTIME_DEPENDENCIES_MAX; i++) CHECK(runtime_dependency_add(&rt, "more") == i);
+    CHECK(runtime_dependency_add(&rt, "one too many") == -1);
+    runtime_dependency_set(&rt, 99, false); /* ignored */
+    CHECK(runtime_not_ready(&rt, 10, buf, sizeof buf) == NULL);
+    atomic_store(&rt.stopping, true);
+    CHECK(strcmp(runtime_not_ready(&rt, 10, buf, sizeof buf), "draining") == 0);
+}
