@@ -17,6 +17,7 @@ struct conn_handler;
 struct shard_hooks;
 struct stats;
 struct gauges;
+struct tls_server;
 
 struct runtime {
     const struct config *cfg;
@@ -38,6 +39,7 @@ struct runtime {
     sem_t all_open;
     _Atomic bool start_failed;
     int mail_config;              /* the mail kind of runtime_reconfigure */
+    struct tls_server *tls;       /* --tls-cert: every connection speaks TLS; NULL: none */
     struct ip_limit per_ip;
 };
 

@@ -283,7 +283,7 @@ static void on_tick(struct shard *s) {
         if (!c) continue;
         conn_tick(c, now);
         by_phase[c->phase]++;
-        queued += c->out.bytes;
+        queued += conn_unsent(c);
     }
     counter_set(&s->gauges.conns, s->live);
     counter_set(&s->gauges.conns_http, by_phase[PHASE_HTTP]);

@@ -35,6 +35,12 @@
     X(mail_full, "mail chunks kept back because a ring to another shard was full")               \
     X(mail_refused, "mail refused: bytes waiting to cross shards over --max-crossing")            \
     X(files_sent, "static files served")                                                          \
+    X(tls_handshakes, "TLS handshakes completed")                                                 \
+    X(tls_resumed, "TLS handshakes that resumed a session from a ticket")                         \
+    X(tls_handshake_failures, "TLS handshakes refused or failed (versions, suites, bad records)") \
+    X(tls_handshake_timeouts, "connections closed: TLS handshake not complete in time")           \
+    X(tls_handshake_too_large, "connections dropped: handshake bytes waiting over the bound")     \
+    X(tls_bad_records, "connections closed: a TLS record that did not decrypt or parse")          \
     X(bytes_in, "bytes received from clients")                                                    \
     X(bytes_out, "bytes sent to clients")
 
