@@ -1,0 +1,255 @@
+"""TLS on the listener (--tls-cert, --tls-key): wss:// with
+python3-websockets, https:// static files, and openssl s_client refused
+what the relay does not offer (TLS 1.0/1.1, suites without ECDHE and an
+AEAD, renegotiation); session tickets resume; garbage, oversize records
+and a handshake that stalls are closed and counted; a reload swaps the
+certificate for new connections only, and a mismatched pair changes
+nothing. The certificates come from a CA the test makes with openssl."""
+import asyncio
+import hashlib
+import json
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+import unittest
+import urllib.request
+from datetime import datetime
+
+import websockets
+
+from tests.lib.relayproc import Relay
+from tests.lib.testca import TestCA
+
+
+def run(coro, timeout=20):
+    return asyncio.run(asyncio.wait_for(coro, timeout))
+
+
+def client_context(ca):
+    ctx = ssl.create_default_context(cafile=ca)
+    return ctx
+
+
+def s_client(port, ca, *args, stdin=b"", timeout=10):
+    """openssl s_client's output (stdout and stderr) for one connection."""
+    p = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-CAfile", ca,
+                        "-servername", "localhost", *args],
+                       input=stdin, capture_output=True, timeout=timeout)
+    return (p.stdout + p.stderr).decode(errors="replace")
+
+
+def peer_fingerprint(port, ca):
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+        with client_context(ca).wrap_socket(raw, server_hostname="localhost") as s:
+            return hashlib.sha256(s.getpeercert(binary_form=True)).hexdigest()
+
+
+def file_fingerprint(cert):
+    der = ssl.PEM_cert_to_DER_cert(open(cert).read())
+    return hashlib.sha256(der).hexdigest()
+
+
+def closed_within(sock, seconds):
+    """Reads until EOF or a reset; the seconds it took, or None if the
+    socket stays open that long."""
+    start = time.monotonic()
+    sock.settimeout(0.2)
+    while time.monotonic() - start < seconds:
+        try:
+            if not sock.recv(4096):
+                return time.monotonic() - start
+        except socket.timeout:
+            continue
+        except (ConnectionResetError, BrokenPipeError):
+            return time.monotonic() - start
+    return None
+
+
+class TlsListener(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.ca = TestCA()
+        cls.cert, cls.key = cls.ca.issue("server")
+        cls.www = tempfile.mkdtemp(prefix="reflector-www-")
+        with open(os.path.join(cls.www, "index.html"), "w") as f:
+            f.write("<!doctype html><title>tls</title>" + "x" * 100000)
+        cls.relay = Relay("--tls-cert", cls.cert, "--tls-key", cls.key, "--www", cls.www,
+                          "--tls-handshake-timeout", "2", log_level="info", metrics=True)
+        cls.port = cls.relay.port
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            cls.relay.__exit__(None, None, None)
+        finally:
+            cls.ca.cleanup()
+            shutil.rmtree(cls.www, ignore_errors=True)
+
+    def counter(self, name):
+        return self.relay.scrape().value(f"reflector_{name}_total")
+
+    def test_python_websockets_over_wss(self):
+        async def main():
+            async with websockets.connect(f"wss://localhost:{self.port}/", ssl=client_context(self.ca.ca),
+                                          subprotocols=["simpatico.v1"], open_timeout=5, close_timeout=5) as ws:
+                reg = json.loads(await asyncio.wait_for(ws.recv(), 5))
+                self.assertEqual(reg["handler"], "register2")
+                for i in range(50):
+                    await ws.send(json.dumps({"handler": "ping", "t": i, "pad": "p" * (i * 70)}))
+                    pong = json.loads(await asyncio.wait_for(ws.recv(), 5))
+                    self.assertEqual((pong["handler"], pong["t"]), ("pong", i))
+            self.assertEqual(ws.close_code, 1000)
+        run(main())
+
+    def test_https_static_file_tls12_alpn_aead(self):
+        ctx = client_context(self.ca.ca)
+        ctx.set_alpn_protocols(["h2", "http/1.1"])
+        with urllib.request.urlopen(f"https://localhost:{self.port}/index.html", context=ctx, timeout=5) as r:
+            body = r.read().decode()
+        self.assertTrue(body.startswith("<!doctype html><title>tls</title>"))
+        self.assertEqual(len(body), 100033)
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as raw:
+            with ctx.wrap_socket(raw, server_hostname="localhost") as s:
+                self.assertEqual(s.version(), "TLSv1.2")
+                self.assertEqual(s.selected_alpn_protocol(), "http/1.1")
+                self.assertRegex(s.cipher()[0], r"^ECDHE-ECDSA-(AES\d+-GCM|CHACHA20-POLY1305)")
+
+    def test_old_versions_refused(self):
+        before = self.counter("tls_handshake_failures")
+        for flag in ("-tls1", "-tls1_1"):
+            out = s_client(self.port, self.ca.ca, flag, "-cipher", "DEFAULT@SECLEVEL=0")
+            self.assertIn("alert protocol version", out, out)
+            self.assertNotRegex(out, r"Cipher is ECDHE")
+        self.assertGreaterEqual(self.counter("tls_handshake_failures") - before, 2)
+
+    def test_suites_without_aead_or_ecdhe_refused(self):
+        for suites in ("ECDHE-ECDSA-AES128-SHA256:ECDHE-ECDSA-AES256-SHA:ECDHE-ECDSA-AES128-SHA",
+                       "AES128-GCM-SHA256:AES256-GCM-SHA384:DHE-RSA-AES128-GCM-SHA256"):
+            out = s_client(self.port, self.ca.ca, "-tls1_2", "-cipher", suites)
+            self.assertIn("alert handshake failure", out, out)
+        out = s_client(self.port, self.ca.ca, "-tls1_2", "-cipher", "ECDHE-ECDSA-CHACHA20-POLY1305")
+        self.assertIn("Cipher is ECDHE-ECDSA-CHACHA20-POLY1305", out, out)
+        self.assertIn("Verify return code: 0 (ok)", out, out)
+
+    def test_renegotiation_refused(self):
+        # The R command once the handshake is done, then a second for the answer.
+        p = subprocess.run(["sh", "-c", f"(sleep 1; echo R; sleep 1) | openssl s_client -connect 127.0.0.1:{self.port} "
+                            f"-CAfile {self.ca.ca} -tls1_2"], capture_output=True, timeout=15)
+        out = (p.stdout + p.stderr).decode(errors="replace")
+        self.assertIn("RENEGOTIATING", out)
+        self.assertIn("no renegotiation", out, out)
+
+    def test_session_ticket_resumes(self):
+        before = self.counter("tls_resumed")
+        with tempfile.TemporaryDirectory() as d:
+            sess = os.path.join(d, "sess.pem")
+            out = s_client(self.port, self.ca.ca, "-sess_out", sess)
+            self.assertIn("New, TLSv1.2", out)
+            self.assertRegex(out, r"TLS session ticket lifetime hint: \d+")
+            out = s_client(self.port, self.ca.ca, "-sess_in", sess)
+            self.assertIn("Reused, TLSv1.2", out, out)
+        # The relay counts it once the client's Finished is in, after the client's own verdict.
+        deadline = time.monotonic() + 3
+        while self.counter("tls_resumed") == before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertEqual(self.counter("tls_resumed") - before, 1)
+
+    def test_garbage_closed_with_an_alert_and_counted(self):
+        before = self.counter("tls_handshake_failures")
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
+            s.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            s.settimeout(3)
+            first = s.recv(7)
+            if first:
+                self.assertEqual(first[:1], b"\x15", first)  # an alert record, or nothing
+                self.assertIsNotNone(closed_within(s, 3))
+        self.assertEqual(self.counter("tls_handshake_failures") - before, 1)
+
+    def test_oversize_record_closed_and_counted(self):
+        before = self.counter("tls_handshake_failures")
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
+            s.sendall(b"\x16\x03\x03\xff\xff" + b"\x01" * 2000)
+            self.assertIsNotNone(closed_within(s, 3))
+        self.assertEqual(self.counter("tls_handshake_failures") - before, 1)
+
+    def test_stalled_handshake_closed_after_the_timeout(self):
+        before = self.counter("tls_handshake_timeouts")
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
+            s.sendall(b"\x16\x03\x01\x02")  # part of a record header, then nothing
+            took = closed_within(s, 6)
+        self.assertIsNotNone(took, "still open after 6 s")
+        self.assertGreater(took, 1.5)
+        self.assertLess(took, 3.5)
+        self.assertEqual(self.counter("tls_handshake_timeouts") - before, 1)
+
+    def test_plain_websocket_client_gets_no_upgrade(self):
+        async def main():
+            with self.assertRaises(Exception):
+                await websockets.connect(f"ws://127.0.0.1:{self.port}/", open_timeout=3)
+        run(main())
+
+    def test_expiry_exported_and_logged(self):
+        not_after = datetime.fromisoformat(self.ca.not_after(self.cert).replace("Z", "+00:00"))
+        self.assertEqual(self.relay.scrape().value("reflector_tls_cert_expiry_timestamp_seconds"),
+                         not_after.timestamp())
+        self.assertTrue(self.relay.log_lines(r"start: TLS certificate .* expires"))
+
+
+class TlsReload(unittest.TestCase):
+    def test_reload_swaps_for_new_connections_and_refuses_a_mismatched_pair(self):
+        ca = TestCA()
+        self.addCleanup(ca.cleanup)
+        first_cert, first_key = ca.issue("first")
+        second_cert, second_key = ca.issue("second", kind="rsa", days=60)
+        cert = os.path.join(ca.dir, "live.pem")
+        key = os.path.join(ca.dir, "live.key")
+        shutil.copy(first_cert, cert)
+        shutil.copy(first_key, key)
+        with Relay("--tls-cert", cert, "--tls-key", key, log_level="info", metrics=True) as relay:
+            port = relay.port
+            self.assertEqual(peer_fingerprint(port, ca.ca), file_fingerprint(first_cert))
+
+            async def main():
+                async with websockets.connect(f"wss://localhost:{port}/", ssl=client_context(ca.ca),
+                                              open_timeout=5, close_timeout=5) as old:
+                    self.assertEqual(json.loads(await old.recv())["handler"], "register2")
+                    # A new pair in place, as certbot renews: new connections get it.
+                    shutil.copy(second_cert, cert)
+                    shutil.copy(second_key, key)
+                    self.assertIn("reload done", relay.reload())
+                    self.assertEqual(peer_fingerprint(port, ca.ca), file_fingerprint(second_cert))
+                    await old.send(json.dumps({"handler": "ping", "t": 1}))
+                    self.assertEqual(json.loads(await asyncio.wait_for(old.recv(), 5))["t"], 1)
+                    # A certificate with the other key: nothing changes, and the log says why.
+                    shutil.copy(first_cert, cert)
+                    self.assertIn("reload done", relay.reload())
+                    self.assertTrue(relay.log_lines(r"TLS certificate unchanged.*does not match"), relay.output())
+                    self.assertEqual(peer_fingerprint(port, ca.ca), file_fingerprint(second_cert))
+                    await old.send(json.dumps({"handler": "ping", "t": 2}))
+                    self.assertEqual(json.loads(await asyncio.wait_for(old.recv(), 5))["t"], 2)
+            run(main(), timeout=30)
+            not_after = datetime.fromisoformat(ca.not_after(second_cert).replace("Z", "+00:00"))
+            self.assertEqual(relay.scrape().value("reflector_tls_cert_expiry_timestamp_seconds"),
+                             not_after.timestamp())
+            self.assertEqual(len(relay.log_lines(r"reload: TLS certificate .* expires")), 1)
+
+    def test_bad_files_refused_at_start(self):
+        ca = TestCA()
+        self.addCleanup(ca.cleanup)
+        cert, _ = ca.issue("a")
+        _, other_key = ca.issue("b")
+        for args, why in ((("--tls-cert", cert), "go together"),
+                          (("--tls-cert", cert, "--tls-key", other_key), "does not match"),
+                          (("--tls-cert", os.path.join(ca.dir, "none.pem"), "--tls-key", other_key), "--tls-cert")):
+            with self.subTest(args=args):
+                with self.assertRaises(RuntimeError) as e:
+                    Relay(*args).cleanup()
+                self.assertIn(why, str(e.exception))
+
+
+if __name__ == "__main__":
+    unittest.main()
