@@ -129,6 +129,11 @@ void runtime_stop(struct runtime *rt) {
 }
 
 void runtime_destroy(struct runtime *rt) {
+    /* The handshake threads first: the shards have stopped, so none waits
+     * for a step, but a thread that posted one may still be waking its
+     * shard's mailbox. */
+    tls_server_stop(rt->tls);
+    rt->tls = NULL;
     /* Every mailbox is emptied before any is freed: a connection in
      * transit still points at the shard it left. */
     for (unsigned i = 0; i < rt->nshards; i++)
@@ -140,9 +145,6 @@ void runtime_destroy(struct runtime *rt) {
     }
     free(rt->shards);
     rt->shards = NULL;
-    /* After the shards: none waits for a handshake step any more. */
-    tls_server_stop(rt->tls);
-    rt->tls = NULL;
     sem_destroy(&rt->all_open);
 }
 
