@@ -79,6 +79,8 @@ step "session" ./build/session-tests "$SHARED"
 step "session (asan+ubsan)" ./build/asan/session-tests "$SHARED"
 TSAN_OPTIONS="halt_on_error=1" step "session (tsan)" ./build/tsan/session-tests "$SHARED"
 suites plain build/reflector
+# RFC 6455 again over TLS: the relay with --tls-cert, the raw clients through TLS.
+step "tls: conformance" env TEST_OVER_TLS=1 REFLECTOR=build/reflector $PY -m unittest discover -s tests/conformance -t .
 # The browser client (proto/js): its state machine over the mock transport,
 # then the demo page in headless Chromium against the plain build.
 step "client: mock transport" node --test proto/js/test/
