@@ -175,7 +175,7 @@ static const struct setting settings[] = {
      NULL, "none (plain ws:// and http://)", NULL, T(tls_cert), 0, 0, false},
     {"tls-key", "FILE", "the private key (EC or RSA, PEM) of --tls-cert", NULL, "none", NULL, T(tls_key), 0, 0,
      false},
-    {"tls-threads", "N", "TLS handshake threads, at nice 10 so routing goes first", "1", NULL, "want 1..256",
+    {"tls-threads", "N", "TLS handshake threads, at nice 10 so routing goes first", CPUS, "online CPUs", "want 1..256",
      U(tls_threads), 1, 256, false},
     {"tls-handshake-timeout", "S", "time from accept to the end of the TLS handshake", "10", NULL,
      "want 1..3600 seconds", U(tls_handshake_timeout_s), 1, 3600, true},
@@ -214,6 +214,7 @@ static void config_defaults(struct config *cfg) {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     cfg->threads = cpus > 0 ? (unsigned)cpus : 1;
     cfg->crypto_threads = cfg->threads;
+    cfg->tls_threads = cfg->threads;
     cfg->max_head = 8192;
 }
 
