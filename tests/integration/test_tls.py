@@ -21,7 +21,7 @@ from datetime import datetime
 
 import websockets
 
-from tests.lib.relayproc import Relay
+from tests.lib.relayproc import Relay, run_cli
 from tests.lib.testca import TestCA
 
 
@@ -249,6 +249,23 @@ class TlsReload(unittest.TestCase):
                 with self.assertRaises(RuntimeError) as e:
                     Relay(*args).cleanup()
                 self.assertIn(why, str(e.exception))
+
+    def test_check_config_loads_and_matches_the_pair(self):
+        ca = TestCA()
+        self.addCleanup(ca.cleanup)
+        cert, key = ca.issue("a")
+        _, other_key = ca.issue("b")
+        conf = os.path.join(ca.dir, "r.conf")
+        with open(conf, "w") as f:
+            f.write(f"tls-cert = {cert}\ntls-key = {key}\n")
+        ok = run_cli("check-config", conf)
+        self.assertEqual(ok.returncode, 0, ok.stderr)
+        self.assertIn(f"tls-cert = {cert}", ok.stdout)
+        with open(conf, "w") as f:
+            f.write(f"tls-cert = {cert}\ntls-key = {other_key}\n")
+        bad = run_cli("check-config", conf)
+        self.assertEqual(bad.returncode, 2)
+        self.assertIn("does not match the certificate", bad.stderr)
 
 
 if __name__ == "__main__":
