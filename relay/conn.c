@@ -489,12 +489,17 @@ static void tls_in(struct conn *c, const uint8_t *data, size_t len) {
 
 void conn_tls_stepped(struct conn *c) {
     struct shard *s = c->shard;
+    bool resumed;
     if (c->phase == PHASE_DEAD || c->phase == PHASE_CLOSING) {
-        tls_step_drop(c->tls);
+        /* A client may finish its handshake and leave at once (a
+         * resumption's last flight and FIN in one read): still counted. */
+        if (tls_step_drop(c->tls, &resumed)) {
+            COUNT(&s->stats, tls_handshakes);
+            if (resumed) COUNT(&s->stats, tls_resumed);
+        }
         if (c->phase == PHASE_DEAD) try_free(c);
         return;
     }
-    bool resumed;
     const char *why;
     switch (tls_step_finish(c->tls, &s->chunks, &resumed, &why)) {
     case TLS_STEP_FAILED:

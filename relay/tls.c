@@ -419,7 +419,11 @@ bool tls_handshaking(const struct tls_conn *t) { return t->handshaking; }
 bool tls_busy(const struct tls_conn *t) { return t->busy; }
 struct outq *tls_wire(struct tls_conn *t) { return &t->wire; }
 struct tls_conn *tls_of_mail(void *msg) { return (struct tls_conn *)msg; }
-void tls_step_drop(struct tls_conn *t) { t->busy = false; }
+bool tls_step_drop(struct tls_conn *t, bool *resumed) {
+    t->busy = false;
+    *resumed = t->resumed;
+    return t->step_ret == 0;
+}
 
 int tls_handshake_feed(struct tls_conn *t, const uint8_t *data, size_t len) {
     struct buf *b = t->busy ? &t->pending : &t->in;

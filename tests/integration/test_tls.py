@@ -186,6 +186,43 @@ class TlsListener(unittest.TestCase):
         self.assertLess(took, 3.5)
         self.assertEqual(self.counter("tls_handshake_timeouts") - before, 1)
 
+    def test_bad_record_after_the_handshake_closed_and_counted(self):
+        before = self.counter("tls_bad_records")
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as raw:
+            with client_context(self.ca.ca).wrap_socket(raw, server_hostname="localhost") as s:
+                # An application-data record whose tag cannot verify, under the TLS layer.
+                os.write(s.fileno(), b"\x17\x03\x03\x00\x30" + os.urandom(0x30))
+                raw2 = socket.socket(fileno=os.dup(s.fileno()))
+                raw2.settimeout(3)
+                try:
+                    alert = raw2.recv(7)
+                    self.assertEqual(alert[:1], b"\x15", alert)  # bad_record_mac, encrypted
+                    self.assertIsNotNone(closed_within(raw2, 3))
+                finally:
+                    raw2.close()
+        self.assertEqual(self.counter("tls_bad_records") - before, 1)
+
+    def test_handshake_bytes_over_the_bound_dropped_and_counted(self):
+        # A real ClientHello, then 80 KiB more in the same write: they pile
+        # up while the handshake thread works on the hello.
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        obj = client_context(self.ca.ca).wrap_bio(incoming, outgoing, server_hostname="localhost")
+        with self.assertRaises(ssl.SSLWantReadError):
+            obj.do_handshake()
+        hello = outgoing.read()
+        before = self.counter("tls_handshake_too_large")
+        failed = self.counter("tls_handshake_failures")
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5) as s:
+            try:
+                s.sendall(hello + b"\x16\x03\x03\x40\x00" + b"\x00" * (80 * 1024))
+            except (ConnectionResetError, BrokenPipeError):
+                pass
+            self.assertIsNotNone(closed_within(s, 3))
+        grew = self.counter("tls_handshake_too_large") - before
+        # Only if the thread beat the bytes is it an ordinary failure instead.
+        self.assertTrue(grew == 1 or self.counter("tls_handshake_failures") - failed == 1)
+        self.assertEqual(grew, 1, "the handshake step finished before 80 KiB arrived over loopback")
+
     def test_plain_websocket_client_gets_no_upgrade(self):
         async def main():
             with self.assertRaises(Exception):
