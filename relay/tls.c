@@ -85,6 +85,7 @@ struct tls_conn {
     struct chunk_pool *pool; /* on the shard: records go to wire; NULL on a handshake thread */
     const uint8_t *cur;      /* bytes being decrypted on the shard */
     size_t cur_len;
+    size_t submitted;   /* bytes of `in` handed to the step: the shard's count while the step owns `in` */
     int step_ret;
     bool busy, handshaking, resumed;
 };
@@ -311,6 +312,7 @@ static void submit(struct tls_conn *t) {
     struct tls_server *srv = t->srv;
     t->busy = true;
     t->pool = NULL;
+    t->submitted = t->in.len - t->in.off;
     pthread_mutex_lock(&srv->lock);
     if (srv->tail) srv->tail->next = t;
     else srv->head = t;
@@ -427,7 +429,9 @@ bool tls_step_drop(struct tls_conn *t, bool *resumed) {
 
 int tls_handshake_feed(struct tls_conn *t, const uint8_t *data, size_t len) {
     struct buf *b = t->busy ? &t->pending : &t->in;
-    if (t->in.len - t->in.off + t->pending.len + len > HS_IN_MAX) return -1;
+    /* While a step runs `in` is its own: the bound counts what it was given. */
+    size_t waiting = t->busy ? t->submitted + t->pending.len : t->in.len - t->in.off;
+    if (waiting + len > HS_IN_MAX) return -1;
     if (buf_append(b, data, len) != 0) return -1;
     if (!t->busy) submit(t);
     return 0;

@@ -95,6 +95,9 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 # The threaded parts: shards, the crypto pool and the queues between them.
 TSAN_OPTIONS="halt_on_error=0 second_deadlock_stack=1" \
   step "tsan: node clients" env REFLECTOR=build/tsan/reflector node --test tests/node/
+# TLS: the handshake threads and the shards hand each connection back and forth.
+TSAN_OPTIONS="halt_on_error=0 second_deadlock_stack=1" \
+  step "tsan: tls" env REFLECTOR=build/tsan/reflector $PY -m unittest tests.integration.test_tls
 # The benchmark baseline (bench/peer) passes the same protocol tests. Its
 # one event loop shares the cores with its crypto threads, so the load
 # test's round trips during a 500-registration storm reach about a second
