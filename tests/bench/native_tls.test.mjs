@@ -44,7 +44,7 @@ const url = () => `wss://localhost:${relay.port}/`;
 function storm(n, c) {
   return new Promise((resolve, reject) => {
     // At nice 10: the load generator is not what is measured.
-    const p = spawn('nice', ['-n', '10', process.execPath, path.join(HERE, 'lib', 'tls_storm.mjs'),
+    const p = spawn('nice', ['-n', '10', process.execPath, path.join(HERE, '..', '..', 'bench', 'driver', 'tls_storm.mjs'),
       String(relay.port), String(n), String(c), ca.caFile], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     p.stdout.on('data', (d) => { out += d; });
