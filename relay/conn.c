@@ -131,6 +131,7 @@ void conn_kill(struct conn *c) {
     c->http = NULL;
     ws_rx_release(&c->shard->ws, &c->rx);
     file_stream_close(c);
+    tls_cancel(c->tls);
     /* A send in flight ends with an error once the socket is shut down;
      * the receive is cancelled. Their completions let the connection go. */
     shutdown(c->fd, SHUT_RDWR);
@@ -493,9 +494,12 @@ void conn_tls_stepped(struct conn *c) {
     if (c->phase == PHASE_DEAD || c->phase == PHASE_CLOSING) {
         /* A client may finish its handshake and leave at once (a
          * resumption's last flight and FIN in one read): still counted. */
-        if (tls_step_drop(c->tls, &resumed)) {
+        bool skipped;
+        if (tls_step_drop(c->tls, &resumed, &skipped) == TLS_STEP_DONE) {
             COUNT(&s->stats, tls_handshakes);
             if (resumed) COUNT(&s->stats, tls_resumed);
+        } else if (skipped) {
+            COUNT(&s->stats, tls_steps_skipped);
         }
         if (c->phase == PHASE_DEAD) try_free(c);
         return;

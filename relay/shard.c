@@ -40,6 +40,12 @@ static const char busy_response[] =
 
 /* Best effort and non-blocking: the client learns why, or just sees the close. */
 static void refuse_busy(struct shard *s, int fd) {
+    if (s->rt->tls) {
+        /* A TLS client would read plaintext as a bad record: just the close. */
+        close(fd);
+        COUNT(&s->stats, syscalls);
+        return;
+    }
     ssize_t ignored = send(fd, busy_response, sizeof busy_response - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
     (void)ignored;
     close(fd);

@@ -88,6 +88,7 @@ struct tls_conn {
     size_t submitted;   /* bytes of `in` handed to the step: the shard's count while the step owns `in` */
     int step_ret;
     bool busy, handshaking, resumed;
+    _Atomic bool cancelled; /* its connection has gone: a waiting step is skipped */
 };
 
 /* --- buffers --- */
@@ -302,7 +303,11 @@ static void *hs_main(void *arg) {
         if (!srv->head) srv->tail = NULL;
         pthread_mutex_unlock(&srv->lock);
         t->next = NULL;
-        run_step(t);
+        /* A client that sent its hello and left costs no public-key work. */
+        if (atomic_load_explicit(&t->cancelled, memory_order_acquire))
+            t->step_ret = MBEDTLS_ERR_SSL_CONN_EOF;
+        else
+            run_step(t);
         mail_post(t->shard, &t->mail);
     }
     return NULL;
@@ -421,10 +426,15 @@ bool tls_handshaking(const struct tls_conn *t) { return t->handshaking; }
 bool tls_busy(const struct tls_conn *t) { return t->busy; }
 struct outq *tls_wire(struct tls_conn *t) { return &t->wire; }
 struct tls_conn *tls_of_mail(void *msg) { return (struct tls_conn *)msg; }
-bool tls_step_drop(struct tls_conn *t, bool *resumed) {
+void tls_cancel(struct tls_conn *t) {
+    if (t) atomic_store_explicit(&t->cancelled, true, memory_order_release);
+}
+
+enum tls_step tls_step_drop(struct tls_conn *t, bool *resumed, bool *skipped) {
     t->busy = false;
     *resumed = t->resumed;
-    return t->step_ret == 0;
+    *skipped = t->step_ret == MBEDTLS_ERR_SSL_CONN_EOF;
+    return t->step_ret == 0 ? TLS_STEP_DONE : TLS_STEP_FAILED;
 }
 
 int tls_handshake_feed(struct tls_conn *t, const uint8_t *data, size_t len) {

@@ -66,9 +66,12 @@ int tls_handshake_feed(struct tls_conn *t, const uint8_t *data, size_t len);
  * wire queue; the next step starts if bytes wait. The result, and whether
  * the session was resumed. Failure text for logs in *why. */
 enum tls_step tls_step_finish(struct tls_conn *t, struct chunk_pool *pool, bool *resumed, const char **why);
+/* The connection has gone: a step still waiting for a thread is skipped. */
+void tls_cancel(struct tls_conn *t);
 /* A step came back for a connection that has gone: nothing more starts.
- * Whether the handshake was done all the same, and resumed. */
-bool tls_step_drop(struct tls_conn *t, bool *resumed);
+ * Whether the handshake was done all the same (and resumed), or the step
+ * was skipped for it. */
+enum tls_step tls_step_drop(struct tls_conn *t, bool *resumed, bool *skipped);
 /* The connection of a step's mail. */
 struct tls_conn *tls_of_mail(void *msg);
 

@@ -78,7 +78,7 @@ class TlsListener(unittest.TestCase):
         with open(os.path.join(cls.www, "index.html"), "w") as f:
             f.write("<!doctype html><title>tls</title>" + "x" * 100000)
         cls.relay = Relay("--tls-cert", cls.cert, "--tls-key", cls.key, "--www", cls.www,
-                          "--tls-handshake-timeout", "2", log_level="info", metrics=True)
+                          "--tls-handshake-timeout", "2", "--tls-threads", "1", log_level="info", metrics=True)
         cls.port = cls.relay.port
 
     @classmethod
@@ -222,6 +222,26 @@ class TlsListener(unittest.TestCase):
         # Only if the thread beat the bytes is it an ordinary failure instead.
         self.assertTrue(grew == 1 or self.counter("tls_handshake_failures") - failed == 1)
         self.assertEqual(grew, 1, "the handshake step finished before 80 KiB arrived over loopback")
+
+    def test_clients_that_leave_cost_no_handshake_work(self):
+        # 60 ClientHellos at once on one handshake thread, each client gone
+        # at once: the steps still waiting for the thread are skipped.
+        incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+        obj = client_context(self.ca.ca).wrap_bio(incoming, outgoing, server_hostname="localhost")
+        with self.assertRaises(ssl.SSLWantReadError):
+            obj.do_handshake()
+        hello = outgoing.read()
+        before = self.counter("tls_steps_skipped")
+        socks = [socket.create_connection(("127.0.0.1", self.port), timeout=5) for _ in range(60)]
+        for s in socks:
+            s.sendall(hello)
+        for s in socks:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            s.close()  # a reset: the relay sees the client gone at once
+        deadline = time.monotonic() + 10
+        while self.counter("tls_steps_skipped") == before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.assertGreater(self.counter("tls_steps_skipped") - before, 0)
 
     def test_plain_websocket_client_gets_no_upgrade(self):
         async def main():
