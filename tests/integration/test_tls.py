@@ -150,7 +150,12 @@ class TlsListener(unittest.TestCase):
             out = s_client(self.port, self.ca.ca, "-sess_out", sess)
             self.assertIn("New, TLSv1.2", out)
             self.assertRegex(out, r"TLS session ticket lifetime hint: \d+")
-            out = s_client(self.port, self.ca.ca, "-sess_in", sess)
+            # Held open a moment: a client that leaves at once may go before
+            # the relay has read its Finished (then nothing is counted).
+            p = subprocess.run(["sh", "-c", f"sleep 1 | openssl s_client -connect 127.0.0.1:{self.port} "
+                                f"-CAfile {self.ca.ca} -servername localhost -sess_in {sess}"],
+                               capture_output=True, timeout=15)
+            out = (p.stdout + p.stderr).decode(errors="replace")
             self.assertIn("Reused, TLSv1.2", out, out)
         # The relay counts it once the client's Finished is in, after the client's own verdict.
         deadline = time.monotonic() + 3
@@ -306,6 +311,23 @@ class TlsReload(unittest.TestCase):
                 with self.assertRaises(RuntimeError) as e:
                     Relay(*args).cleanup()
                 self.assertIn(why, str(e.exception))
+
+    def test_over_max_conns_closed_without_plaintext(self):
+        ca = TestCA()
+        self.addCleanup(ca.cleanup)
+        cert, key = ca.issue("a")
+        # Ready by its log, not by a probe connection that would take the one slot.
+        with Relay("--tls-cert", cert, "--tls-key", key, "--max-conns", "1", metrics=True, log_level="info") as relay:
+            with socket.create_connection(("127.0.0.1", relay.port), timeout=5) as first:
+                with client_context(ca.ca).wrap_socket(first, server_hostname="localhost"):
+                    with socket.create_connection(("127.0.0.1", relay.port), timeout=5) as second:
+                        second.settimeout(3)
+                        try:
+                            got = second.recv(100)
+                        except ConnectionResetError:
+                            got = b""
+                        self.assertEqual(got, b"")  # no "HTTP/1.1 503" in the clear
+                    self.assertEqual(relay.scrape().value("reflector_connections_refused_total", reason="max_conns"), 1)
 
     def test_check_config_loads_and_matches_the_pair(self):
         ca = TestCA()
