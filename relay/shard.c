@@ -357,6 +357,9 @@ int shard_iterate(struct shard *s) {
 
 static void *shard_main(void *arg) {
     struct shard *s = arg;
+    char name[16];
+    snprintf(name, sizeof name, "shard-%u", s->id);
+    pthread_setname_np(pthread_self(), name);
     log_set_shard((int)s->id);
     s->start_error = shard_open(s);
     sem_post(&s->started);

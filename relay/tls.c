@@ -289,6 +289,7 @@ static void run_step(struct tls_conn *t) {
 
 static void *hs_main(void *arg) {
     struct tls_server *srv = arg;
+    pthread_setname_np(pthread_self(), "tls-handshake"); /* for top -H and the tests */
     if (setpriority(PRIO_PROCESS, (id_t)gettid(), TLS_NICE) != 0)
         log_warn("tls_priority", "TLS handshake thread: cannot lower its priority: %s", strerror(errno));
     for (;;) {
