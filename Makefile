@@ -205,10 +205,14 @@ build/reflector-bench: $(patsubst %.c,build/obj/%.o,$(PROTO_SRC) $(BENCH_SRC))
 # `report`'s page is in the binary (.incbin), which -MMD does not see.
 build/obj/bench/loadgen/report_page.o: bench/loadgen/report_page.html
 
-.PHONY: bench bench-quick
+.PHONY: bench bench-quick bench-tls
 bench: deps
 	$(SUBMAKE) build/reflector build/reflector-bench
 	/usr/bin/python3 bench/driver/compare.py
+# wss:// (the relay's own TLS) beside ws://: route CPU, idle RSS, handshakes.
+bench-tls: deps
+	$(SUBMAKE) build/reflector build/reflector-bench
+	/usr/bin/python3 bench/driver/tls.py
 bench-quick: deps
 	$(SUBMAKE) build/reflector build/reflector-bench
 	/usr/bin/python3 bench/driver/compare.py --quick

@@ -231,6 +231,19 @@ static const struct setting settings[] = {
      set_log_level, 0, 0, 0, true},
     {"log-format", "FORMAT", "text (one line per event) or json (one JSON object per line)", "text", NULL,
      "want text or json", set_log_format, 0, 0, 0, true},
+    {"tls-cert", "FILE",
+     "serve wss:// and https:// (TLS 1.2) with this PEM certificate chain; with --tls-key; read again at each "
+     "reload",
+     NULL, "none (plain ws:// and http://)", NULL, T(tls_cert), 0, 0, false},
+    {"tls-key", "FILE", "the private key (EC or RSA, PEM) of --tls-cert", NULL, "none", NULL, T(tls_key), 0, 0,
+     false},
+    {"tls-threads", "N", "TLS handshake threads, at nice 10 so routing goes first", CPUS, "online CPUs", "want 1..256",
+     U(tls_threads), 1, 256, false},
+    {"tls-handshake-timeout", "S", "time from accept to the end of the TLS handshake", "10", NULL,
+     "want 1..3600 seconds", U(tls_handshake_timeout_s), 1, 3600, true},
+    {"tls-ticket-lifetime", "S",
+     "session tickets: the key rotates this often (tickets of the key before are still accepted)", "3600", NULL,
+     "want 60..604800 seconds", U(tls_ticket_lifetime_s), 60, 604800, false},
     {"metrics-listen", "HOST:PORT", "serve Prometheus metrics at GET /metrics on a listener of its own", NULL,
      "none", "want HOST:PORT, e.g. 127.0.0.1:9090", set_metrics_listen, 0, 0, 0, false},
     {"config", "FILE", "read settings from FILE, name = value lines; REFLECTOR_<NAME> variables override it, "
@@ -263,6 +276,7 @@ static void config_defaults(struct config *cfg) {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     cfg->threads = cpus > 0 ? (unsigned)cpus : 1;
     cfg->crypto_threads = cfg->threads;
+    cfg->tls_threads = cfg->threads;
     cfg->max_head = 8192;
 }
 

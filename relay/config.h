@@ -60,6 +60,11 @@ struct config {
     int log_level;
     int log_format;             /* enum log_format */
     const char *config_file;    /* --config, NULL: none */
+    const char *tls_cert;       /* PEM chain; with tls_key: wss and https on the listener */
+    const char *tls_key;
+    unsigned tls_threads;       /* TLS handshake threads */
+    unsigned tls_handshake_timeout_s;
+    unsigned tls_ticket_lifetime_s;
     /* --metrics-listen: the Prometheus endpoint's own listener, if any. */
     bool has_metrics;
     struct sockaddr_storage metrics_addr;

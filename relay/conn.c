@@ -65,9 +65,19 @@ struct conn *conn_new(struct shard *s, int fd, int ip_bucket, uint64_t addr_key)
         free(c);
         return NULL;
     }
+    if (s->rt->tls) {
+        c->tls = tls_conn_new(s->rt->tls, s, c);
+        if (!c->tls) {
+            shard_detach(s, c);
+            free(c);
+            return NULL;
+        }
+    }
     uint64_t now = clock_mono_ms();
     c->last_recv_ms = now;
-    c->deadline_ms = now + cfg_of(c)->handshake_timeout_s * 1000ull;
+    /* With TLS the clock first runs for the TLS handshake, then again for
+     * the request head. */
+    c->deadline_ms = now + (c->tls ? cfg_of(c)->tls_handshake_timeout_s : cfg_of(c)->handshake_timeout_s) * 1000ull;
     conn_update_recv(c);
     return c;
 }
@@ -95,6 +105,7 @@ void conn_free(struct conn *c) {
     file_stream_close(c);
     free(c->http);
     free(c->proxy);
+    tls_conn_free(c->tls, &s->chunks);
     ip_limit_give_back(&s->rt->per_ip, c->ip_bucket);
     atomic_fetch_sub_explicit(&s->rt->conns, 1, memory_order_relaxed);
     free(c);
@@ -102,6 +113,7 @@ void conn_free(struct conn *c) {
 
 static void try_free(struct conn *c) {
     if (c->phase != PHASE_DEAD || c->recv != RECV_IDLE || c->send_in_flight || c->freeing) return;
+    if (c->tls && tls_busy(c->tls)) return; /* a handshake thread still holds it */
     c->freeing = true;
     shard_defer_free(c->shard, c);
 }
@@ -123,6 +135,7 @@ void conn_kill(struct conn *c) {
     c->proxy = NULL;
     ws_rx_release(&c->shard->ws, &c->rx);
     file_stream_close(c);
+    tls_cancel(c->tls);
     /* A send in flight ends with an error once the socket is shut down;
      * the receive is cancelled. Their completions let the connection go. */
     shutdown(c->fd, SHUT_RDWR);
@@ -202,11 +215,22 @@ void conn_arrive(struct shard *s, struct conn *c) {
     conn_flush(c);
 }
 
+/* What the socket is written from: the ciphertext with TLS. */
+static struct outq *wire_of(struct conn *c) { return c->tls ? tls_wire(c->tls) : &c->out; }
+
 void conn_send_now(struct conn *c) {
     c->dirty = false;
     if (c->send_in_flight || c->phase == PHASE_DEAD || c->move_to >= 0) return;
+    /* Everything queued this iteration is encrypted at once: records as
+     * large as the chunks, not one per frame. */
+    if (c->tls && c->out.bytes && !tls_handshaking(c->tls) &&
+        tls_write(c->tls, &c->shard->chunks, &c->out) != 0) {
+        COUNT(&c->shard->stats, out_of_memory);
+        conn_kill(c);
+        return;
+    }
     size_t len;
-    const uint8_t *p = outq_peek(&c->out, &len);
+    const uint8_t *p = outq_peek(wire_of(c), &len);
     if (!len) return;
     c->send_in_flight = true;
     COUNT(&c->shard->stats, sends);
@@ -215,13 +239,13 @@ void conn_send_now(struct conn *c) {
 
 void conn_flush(struct conn *c) {
     /* A moving connection's queue is written by its new shard. */
-    if (c->dirty || c->send_in_flight || c->phase == PHASE_DEAD || c->move_to >= 0 || !c->out.bytes) return;
+    if (c->dirty || c->send_in_flight || c->phase == PHASE_DEAD || c->move_to >= 0 || !conn_unsent(c)) return;
     if (shard_mark_dirty(c->shard, c) != 0) conn_send_now(c);
 }
 
 /* Output grew: the slow-consumer clock starts once it is over the cap. */
 static void queued(struct conn *c) {
-    if (c->out.bytes >= cfg_of(c)->max_queued && !c->backlog_since_ms) c->backlog_since_ms = clock_mono_ms();
+    if (conn_unsent(c) >= cfg_of(c)->max_queued && !c->backlog_since_ms) c->backlog_since_ms = clock_mono_ms();
     conn_flush(c);
 }
 
@@ -255,7 +279,7 @@ int conn_queue_bytes(struct conn *c, const void *data, size_t len) {
 }
 
 bool conn_backlogged(struct conn *c) {
-    if (c->out.bytes < cfg_of(c)->max_queued) return false;
+    if (conn_unsent(c) < cfg_of(c)->max_queued) return false;
     if (!c->backlog_since_ms) c->backlog_since_ms = clock_mono_ms();
     return true;
 }
@@ -275,7 +299,7 @@ static void enter_closing(struct conn *c) {
     ws_rx_release(&s->ws, &c->rx);
     free(c->http);
     c->http = NULL;
-    if (c->out.bytes) conn_flush(c);
+    if (conn_unsent(c)) conn_flush(c);
     else if (!c->half_closed) half_close(c);
 }
 
@@ -323,22 +347,22 @@ void conn_on_send(struct conn *c, int res) {
     }
     counter_add(&c->shard->stats.bytes_out, (uint64_t)res);
     const struct config *cfg = cfg_of(c);
-    outq_consume(&c->out, &c->shard->chunks, (size_t)res);
+    outq_consume(wire_of(c), &c->shard->chunks, (size_t)res);
     if (c->file) file_stream_fill(c);
     if (c->phase == PHASE_CLOSING) c->deadline_ms = clock_mono_ms() + LINGER_MS;
-    if (c->read_paused && c->out.bytes < cfg->max_queued / 2) {
+    if (c->read_paused && conn_unsent(c) < cfg->max_queued / 2) {
         c->read_paused = false;
         conn_update_recv(c);
     }
     /* The slow-consumer clock runs while the output is over the cap or the
      * reads stay paused for it: a peer that stops reading just under the
      * cap is no less stuck. */
-    if (c->backlog_since_ms && c->out.bytes < cfg->max_queued && !c->read_paused) c->backlog_since_ms = 0;
+    if (c->backlog_since_ms && conn_unsent(c) < cfg->max_queued && !c->read_paused) c->backlog_since_ms = 0;
     if (c->move_to >= 0) {
         move_if_ready(c);
         return;
     }
-    if (c->out.bytes) {
+    if (conn_unsent(c)) {
         conn_flush(c); /* a short write goes on where it stopped */
     } else if (c->peer_eof) {
         conn_kill(c); /* everything queued is written; the peer has gone */
@@ -369,7 +393,7 @@ void conn_on_eof(struct conn *c) {
         return;
     }
     if (c->phase == PHASE_WS) COUNT(&c->shard->stats, close_peer);
-    if (c->phase != PHASE_HTTP && (c->send_in_flight || c->out.bytes)) {
+    if (c->phase != PHASE_HTTP && (c->send_in_flight || conn_unsent(c))) {
         /* A half-closed peer may still read: what is queued for it (an
          * HTTP answer, replies) is written before the connection goes. */
         if (c->phase == PHASE_WS) enter_closing(c);
@@ -423,9 +447,9 @@ static int ws_on_fail(void *ctx, unsigned code, const char *why) {
 static const struct ws_handler ws_control = {
     .text = ws_on_text, .ping = ws_on_ping, .close = ws_on_close, .fail = ws_on_fail};
 
-void conn_on_recv(struct conn *c, const uint8_t *data, size_t len) {
+/* Plaintext: the request head, then WebSocket frames. */
+static void on_plain(struct conn *c, const uint8_t *data, size_t len) {
     struct shard *s = c->shard;
-    c->last_recv_ms = clock_mono_ms();
     switch (c->phase) {
     case PHASE_HTTP:
         handshake_on_bytes(c, data, len);
@@ -436,10 +460,97 @@ void conn_on_recv(struct conn *c, const uint8_t *data, size_t len) {
     default:
         break; /* closing: what the peer still sends is read and dropped */
     }
+}
+
+static bool plain_sink(void *ctx, uint8_t *plain, size_t len) {
+    struct conn *c = ctx;
+    on_plain(c, plain, len);
+    return c->phase == PHASE_HTTP || c->phase == PHASE_WS;
+}
+
+/* Ciphertext: to the handshake thread until the handshake is over, then
+ * decrypted here and handed on as plaintext. */
+static void tls_in(struct conn *c, const uint8_t *data, size_t len) {
+    struct shard *s = c->shard;
+    if (c->phase != PHASE_HTTP && c->phase != PHASE_WS) return; /* closing: dropped */
+    if (tls_handshaking(c->tls)) {
+        if (tls_handshake_feed(c->tls, data, len) != 0) {
+            COUNT(&s->stats, tls_handshake_too_large);
+            log_limited(&s->log_lim, LOG_INFO, "tls_handshake_too_large",
+                        "dropped a connection: too many TLS handshake bytes waiting");
+            conn_kill(c);
+        }
+        return;
+    }
+    int rc = tls_read(c->tls, &s->chunks, data, len, plain_sink, c);
+    if (rc < 0) {
+        /* Its alert is queued: it leaves before the connection closes. */
+        COUNT(&s->stats, tls_bad_records);
+        log_limited(&s->log_lim, LOG_INFO, "tls_bad_record", "closing a connection: a TLS record was refused");
+        conn_close_after(c);
+    } else if (rc > 0 && c->phase != PHASE_DEAD) {
+        conn_on_eof(c); /* close_notify */
+        return;
+    }
+    if (c->phase != PHASE_DEAD && tls_wire(c->tls)->bytes) conn_flush(c);
+}
+
+void conn_tls_stepped(struct conn *c) {
+    struct shard *s = c->shard;
+    bool resumed;
+    if (c->phase == PHASE_DEAD || c->phase == PHASE_CLOSING) {
+        /* A client may finish its handshake and leave at once (a
+         * resumption's last flight and FIN in one read): still counted. */
+        bool skipped;
+        if (tls_step_drop(c->tls, &resumed, &skipped) == TLS_STEP_DONE) {
+            COUNT(&s->stats, tls_handshakes);
+            if (resumed) COUNT(&s->stats, tls_resumed);
+        } else if (skipped) {
+            COUNT(&s->stats, tls_steps_skipped);
+        }
+        if (c->phase == PHASE_DEAD) try_free(c);
+        return;
+    }
+    const char *why;
+    switch (tls_step_finish(c->tls, &s->chunks, &resumed, &why)) {
+    case TLS_STEP_FAILED:
+        COUNT(&s->stats, tls_handshake_failures);
+        log_limited(&s->log_lim, LOG_INFO, "tls_handshake_failed", "TLS handshake failed: %s", why);
+        conn_close_after(c); /* with the alert mbedTLS wrote, if any */
+        return;
+    case TLS_STEP_MORE:
+        conn_flush(c);
+        return;
+    case TLS_STEP_DONE:
+        COUNT(&s->stats, tls_handshakes);
+        if (resumed) COUNT(&s->stats, tls_resumed);
+        c->deadline_ms = clock_mono_ms() + cfg_of(c)->handshake_timeout_s * 1000ull;
+        conn_flush(c);
+        tls_in(c, NULL, 0); /* the request head may have come with the client's Finished */
+        return;
+    }
+}
+
+void conn_on_recv(struct conn *c, const uint8_t *data, size_t len) {
+    struct shard *s = c->shard;
+    c->last_recv_ms = clock_mono_ms();
+    if (c->tls) {
+        /* A PROXY header comes in clear, before the TLS bytes (a TCP-mode
+         * balancer in front of a TLS listener). */
+        if (s->cfg->proxy_protocol && !c->proxy_done) {
+            size_t header = 0;
+            if (client_addr_proxy(c, data, len, &header) != CLIENT_PROXY_DONE) return;
+            data += header;
+            len -= header;
+        }
+        if (len) tls_in(c, data, len);
+    } else {
+        on_plain(c, data, len);
+    }
     /* A peer that sends but does not read would make its replies (pongs,
      * errors) pile up without end: stop reading it until half its queue
      * is written. If that takes --slow-consumer-timeout, it is dropped. */
-    if (c->phase != PHASE_DEAD && !c->read_paused && c->out.bytes >= cfg_of(c)->max_queued) {
+    if (c->phase != PHASE_DEAD && !c->read_paused && conn_unsent(c) >= cfg_of(c)->max_queued) {
         c->read_paused = true;
         if (!c->backlog_since_ms) c->backlog_since_ms = clock_mono_ms();
         COUNT(&s->stats, reads_paused);
@@ -457,7 +568,12 @@ void conn_tick(struct conn *c, uint64_t now) {
     const struct config *cfg = cfg_of(c);
     switch (c->phase) {
     case PHASE_HTTP:
-        if (now >= c->deadline_ms) {
+        if (now >= c->deadline_ms && c->tls && tls_handshaking(c->tls)) {
+            COUNT(&s->stats, tls_handshake_timeouts);
+            log_limited(&s->log_lim, LOG_INFO, "tls_handshake_timeout",
+                        "closed a connection: TLS handshake not complete in %us", cfg->tls_handshake_timeout_s);
+            conn_kill(c);
+        } else if (now >= c->deadline_ms) {
             COUNT(&s->stats, handshake_timeouts);
             log_limited(&s->log_lim, LOG_INFO, "handshake_timeout", "closed a connection: request head not complete in %us",
                         cfg->handshake_timeout_s);
@@ -472,7 +588,7 @@ void conn_tick(struct conn *c, uint64_t now) {
              * behind it, so the connection is dropped. */
             COUNT(&s->stats, slow_consumers);
             log_limited(&s->log_lim, LOG_INFO, "slow_consumer", "dropped a slow consumer: %zu bytes unsent for %us",
-                        c->out.bytes, cfg->slow_consumer_s);
+                        conn_unsent(c), cfg->slow_consumer_s);
             conn_kill(c);
             return;
         }

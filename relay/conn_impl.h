@@ -5,6 +5,7 @@
 #define CONN_IMPL_H
 #include "conn.h"
 #include "outq.h"
+#include "tls.h"
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -56,6 +57,7 @@ struct conn {
     struct ws_rx *rx;
     struct file_stream *file;
     struct proxy_reader *proxy; /* a PROXY header that came in pieces */
+    struct tls_conn *tls; /* NULL on a plain listener */
     struct conn *next_free;
     _Alignas(16) unsigned char session[];
 };
@@ -63,6 +65,10 @@ struct conn {
 static inline uint64_t conn_token(const struct conn *c) {
     return (uint64_t)c->gen << 32 | c->slot;
 }
+
+/* Bytes queued and not yet sent: plaintext waiting for encryption and
+ * ciphertext waiting for the socket. */
+static inline size_t conn_unsent(struct conn *c) { return c->out.bytes + (c->tls ? tls_wire(c->tls)->bytes : 0); }
 
 /* A new connection on an accepted socket, attached to s. */
 struct conn *conn_new(struct shard *s, int fd, int ip_bucket, uint64_t addr_key);
@@ -84,6 +90,8 @@ void conn_flush(struct conn *c);
 /* Arms or cancels the receive to match what the connection wants now. */
 void conn_update_recv(struct conn *c);
 
+/* A TLS handshake step came back from its thread. */
+void conn_tls_stepped(struct conn *c);
 void conn_on_recv(struct conn *c, const uint8_t *data, size_t len);
 void conn_on_recv_end(struct conn *c);
 void conn_on_send(struct conn *c, int res);

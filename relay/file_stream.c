@@ -21,7 +21,7 @@ static size_t window(const struct conn *c) {
 /* 0 while the file goes on, 1 when it is all queued, -1 on an error. */
 static int fill(struct conn *c) {
     struct file_stream *f = c->file;
-    while (f->left && c->out.bytes < window(c)) {
+    while (f->left && conn_unsent(c) < window(c)) {
         struct outq *q = &c->out;
         size_t want = c->shard->chunks.chunk_size;
         if (q->tail && q->tail->cap - q->tail->end >= 1024) want = q->tail->cap - q->tail->end;

@@ -14,6 +14,7 @@
 #include "session.h"
 #include "static.h"
 #include "stats.h"
+#include "tls.h"
 #include <errno.h>
 #include <mbedtls/version.h>
 #include <signal.h>
@@ -83,7 +84,8 @@ static void log_totals(const struct runtime *rt, const struct v1 *v1) {
 /* `reflector check-config FILE [flags]`: the settings a start with
  * --config FILE and these flags would have, each with where it came from,
  * checked as a start would check them (the key and the web root too),
- * without starting. Exit 0, or 2 with the reason (a file's line number). */
+ * without starting (the TLS pair is loaded and matched too). Exit 0, or 2
+ * with the reason (a file's line number). */
 static int check_config(int argc, char **argv) {
     if (argc < 3 || argv[2][0] == '-') {
         fprintf(stderr, "reflector: usage: reflector check-config FILE [options]\n");
@@ -116,6 +118,16 @@ static int check_config(int argc, char **argv) {
             return 2;
         }
         sodium_memzero(&xkey, sizeof xkey);
+    }
+    if (cfg.tls_cert || cfg.tls_key) {
+        if (!cfg.tls_cert || !cfg.tls_key) {
+            fprintf(stderr, "reflector: --tls-cert and --tls-key go together\n");
+            return 2;
+        }
+        if (tls_check_pair(cfg.tls_cert, cfg.tls_key, NULL, err, sizeof err) != 0) {
+            fprintf(stderr, "reflector: %s\n", err);
+            return 2;
+        }
     }
     if (cfg.www) {
         static struct static_root root;

@@ -3,6 +3,7 @@
 #include "runtime.h"
 #include "session.h"
 #include "stats.h"
+#include "tls.h"
 #include <dirent.h>
 #include <mbedtls/version.h>
 #include <stdio.h>
@@ -212,6 +213,12 @@ static void render_gauges(struct prom *p, const struct metrics_ctx *m) {
     prom_sample_u64(p, "reflector_crypto_queue_jobs", NULL, crypto_pool_queued(m->v1->pool));
     prom_family(p, "reflector_draining", "gauge", "1 while the relay shuts down (SIGTERM): no new connections");
     prom_sample_u64(p, "reflector_draining", NULL, atomic_load(&((struct runtime *)rt)->stopping) ? 1 : 0);
+
+    if (rt->tls) {
+        prom_family(p, "reflector_tls_cert_expiry_timestamp_seconds", "gauge",
+                    "when the TLS certificate new connections get expires, Unix time");
+        prom_sample_f64(p, "reflector_tls_cert_expiry_timestamp_seconds", NULL, (double)tls_server_expiry(rt->tls));
+    }
 
     struct reload_status *r = m->reload;
     prom_family(p, "reflector_config_reloads_total", "counter", "SIGHUP reloads of the settings, by result");

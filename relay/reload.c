@@ -5,6 +5,7 @@
 #include "metrics.h"
 #include "runtime.h"
 #include "stats.h"
+#include "tls.h"
 #include <string.h>
 #include <time.h>
 
@@ -74,6 +75,12 @@ int reload_run(struct reloader *r) {
         .rate_per_address = live->registration_rate_per_ip,
     };
     crypto_pool_set_limits(r->pool, &limits);
+    if (r->rt->tls) {
+        /* The files named at start, read again (certbot renews in place);
+         * a pair that does not load or match changes nothing. */
+        if (tls_server_reload(r->rt->tls, live->tls_cert, live->tls_key, err, sizeof err) != 0)
+            log_error("tls_reload_refused", "reload: TLS certificate unchanged: %s", err);
+    }
     r->generation++;
     if (runtime_reconfigure(r->rt, live, r->generation) != 0) {
         log_error("reload_failed", "reload: out of memory: some shards keep their settings");

@@ -3,6 +3,7 @@
 #include "io.h"
 #include "mailbox.h"
 #include "shard_impl.h"
+#include "tls.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,14 @@ static void on_config(struct shard *s, int src, void *msg, size_t len) {
 
 static void drop_config(void *msg) { free(msg); }
 
+/* A TLS handshake step back from its thread. */
+static void on_tls_step(struct shard *s, int src, void *msg, size_t len) {
+    (void)s;
+    (void)src;
+    (void)len;
+    conn_tls_stepped(tls_conn_owner(tls_of_mail(msg)));
+}
+
 int runtime_reconfigure(struct runtime *rt, const struct config *cfg, uint64_t generation) {
     for (unsigned i = 0; i < rt->nshards; i++) {
         struct config_mail *m = malloc(sizeof *m);
@@ -65,6 +74,16 @@ int runtime_init(struct runtime *rt, const struct config *cfg, const struct conn
     }
     mail_kind(rt, on_move, drop_move); /* MAIL_MOVE */
     rt->mail_config = mail_kind(rt, on_config, drop_config);
+    if (cfg->tls_cert || cfg->tls_key) {
+        if (!cfg->tls_cert || !cfg->tls_key) {
+            snprintf(err, errlen, "--tls-cert and --tls-key go together");
+            return -1;
+        }
+        struct tls_settings ts = {cfg->tls_cert, cfg->tls_key, cfg->tls_threads, cfg->tls_ticket_lifetime_s,
+                                  mail_kind(rt, on_tls_step, NULL)};
+        rt->tls = tls_server_start(&ts, err, errlen);
+        if (!rt->tls) return -1;
+    }
     rt->nshards = cfg->threads;
     rt->shards = calloc(rt->nshards, sizeof *rt->shards);
     if (!rt->shards) {
@@ -153,6 +172,11 @@ void runtime_stop(struct runtime *rt) {
 }
 
 void runtime_destroy(struct runtime *rt) {
+    /* The handshake threads first: the shards have stopped, so none waits
+     * for a step, but a thread that posted one may still be waking its
+     * shard's mailbox. */
+    tls_server_stop(rt->tls);
+    rt->tls = NULL;
     /* Every mailbox is emptied before any is freed: a connection in
      * transit still points at the shard it left. */
     for (unsigned i = 0; i < rt->nshards; i++)

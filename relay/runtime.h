@@ -19,6 +19,7 @@ struct conn_handler;
 struct shard_hooks;
 struct stats;
 struct gauges;
+struct tls_server;
 
 struct runtime {
     const struct config *cfg;
@@ -47,6 +48,7 @@ struct runtime {
     sem_t all_open;
     _Atomic bool start_failed;
     int mail_config;              /* the mail kind of runtime_reconfigure */
+    struct tls_server *tls;       /* --tls-cert: every connection speaks TLS; NULL: none */
     struct ip_limit per_ip;
 };
 

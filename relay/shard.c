@@ -46,6 +46,12 @@ static const char busy_response[] =
 
 /* Best effort and non-blocking: the client learns why, or just sees the close. */
 static void refuse_busy(struct shard *s, int fd) {
+    if (s->rt->tls) {
+        /* A TLS client would read plaintext as a bad record: just the close. */
+        close(fd);
+        COUNT(&s->stats, syscalls);
+        return;
+    }
     ssize_t ignored = send(fd, busy_response, sizeof busy_response - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
     (void)ignored;
     close(fd);
@@ -354,7 +360,7 @@ static void on_tick(struct shard *s) {
         if (!c) continue;
         conn_tick(c, now);
         by_phase[c->phase]++;
-        queued += c->out.bytes;
+        queued += conn_unsent(c);
     }
     counter_set(&s->gauges.conns, s->live);
     counter_set(&s->gauges.conns_http, by_phase[PHASE_HTTP]);
@@ -419,6 +425,9 @@ int shard_iterate(struct shard *s) {
 
 static void *shard_main(void *arg) {
     struct shard *s = arg;
+    char name[16];
+    snprintf(name, sizeof name, "shard-%u", s->id);
+    pthread_setname_np(pthread_self(), name);
     log_set_shard((int)s->id);
     s->start_error = shard_open(s);
     sem_post(&s->started);

@@ -43,6 +43,13 @@
     X(static_not_modified, "static files answered 304 Not Modified")                              \
     X(static_precompressed, "static files served from a .br or .gz sibling")                      \
     X(static_redirects, "directory requests redirected to their trailing slash")                  \
+    X(tls_handshakes, "TLS handshakes completed")                                                 \
+    X(tls_resumed, "TLS handshakes that resumed a session from a ticket")                         \
+    X(tls_handshake_failures, "TLS handshakes refused or failed (versions, suites, bad records)") \
+    X(tls_handshake_timeouts, "connections closed: TLS handshake not complete in time")           \
+    X(tls_handshake_too_large, "connections dropped: handshake bytes waiting over the bound")     \
+    X(tls_steps_skipped, "TLS handshake steps skipped: the client had gone before a thread took them") \
+    X(tls_bad_records, "connections closed: a TLS record that did not decrypt or parse")          \
     X(bytes_in, "bytes received from clients")                                                    \
     X(bytes_out, "bytes sent to clients")
 

@@ -79,6 +79,8 @@ step "session" ./build/session-tests "$SHARED"
 step "session (asan+ubsan)" ./build/asan/session-tests "$SHARED"
 TSAN_OPTIONS="halt_on_error=1" step "session (tsan)" ./build/tsan/session-tests "$SHARED"
 suites plain build/reflector
+# RFC 6455 again over TLS: the relay with --tls-cert, the raw clients through TLS.
+step "tls: conformance" env TEST_OVER_TLS=1 REFLECTOR=build/reflector $PY -m unittest discover -s tests/conformance -t .
 # The browser client (proto/js): its state machine over the mock transport,
 # then the demo page in headless Chromium against the plain build.
 step "client: mock transport" node --test proto/js/test/
@@ -93,6 +95,9 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 # The threaded parts: shards, the crypto pool and the queues between them.
 TSAN_OPTIONS="halt_on_error=0 second_deadlock_stack=1" \
   step "tsan: node clients" env REFLECTOR=build/tsan/reflector node --test tests/node/
+# TLS: the handshake threads and the shards hand each connection back and forth.
+TSAN_OPTIONS="halt_on_error=0 second_deadlock_stack=1" \
+  step "tsan: tls" env REFLECTOR=build/tsan/reflector $PY -m unittest tests.integration.test_tls
 # The benchmark baseline (bench/peer) passes the same protocol tests. Its
 # one event loop shares the cores with its crypto threads, so the load
 # test's round trips during a 500-registration storm reach about a second

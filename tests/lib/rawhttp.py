@@ -9,6 +9,7 @@ in `send_failed` and the next read reports what the server did.
 import socket
 import time
 
+from .testca import client_wrap, over_tls
 from .wire import HOST, Closed, Timeout, WSError, chunks, head_end, parse_head, split_at
 
 DEFAULT_TIMEOUT = 5.0      # one read or one whole expectation
@@ -22,6 +23,8 @@ def connect(port, timeout=DEFAULT_TIMEOUT, host=HOST, source=None):
     s = socket.create_connection((host, port), timeout=timeout,
                                  source_address=(source, 0) if source else None)
     s.settimeout(timeout)
+    if over_tls():
+        s = client_wrap(s)
     return s
 
 

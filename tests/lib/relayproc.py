@@ -16,6 +16,7 @@ import tempfile
 import time
 import unittest
 
+from .testca import over_tls, run_ca
 from .wire import HOST
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -84,6 +85,11 @@ class Relay:
         self.host, self.port = HOST, port or free_port()
         self.threads, self.log_level = threads, log_level
         self.args = (["--drain-timeout", str(drain_timeout)] if drain_timeout is not None else []) + list(args)
+        self.tls = "--tls-cert" in self.args
+        if over_tls() and not self.tls:
+            _, cert, key = run_ca()
+            self.args += ["--tls-cert", cert, "--tls-key", key]
+            self.tls = True
         self.totals = None
         self.exit_code = None
         self._final_output = None
@@ -129,7 +135,7 @@ class Relay:
 
     @property
     def url(self):
-        return f"ws://{self.host}:{self.port}/"
+        return f"wss://localhost:{self.port}/" if self.tls else f"ws://{self.host}:{self.port}/"
 
     # -- its log ----------------------------------------------------------
     def output(self):

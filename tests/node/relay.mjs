@@ -5,6 +5,7 @@ import { spawn } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { TestCA } from './lib/testca.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const HOST = '127.0.0.1';
@@ -37,9 +38,23 @@ function canConnect(port) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+// The run's CA and a server certificate, made once; clients trust it
+// through TEST_TLS_CA (tests/node/lib/client.mjs reads it).
+let runCA = null;
+export function tlsCA() {
+  if (!runCA) {
+    const ca = new TestCA();
+    runCA = { ca, server: ca.issue('server') };
+    process.env.TEST_TLS_CA = ca.caFile;
+    process.once('exit', () => ca.cleanup());
+  }
+  return runCA;
+}
+
 export class Relay {
-  constructor(proc, port) {
+  constructor(proc, port, tls = null) {
     this.proc = proc;
+    this.tls = tls;
     this.port = port;
     this.host = HOST;
     this.out = '';
@@ -56,17 +71,23 @@ export class Relay {
     proc.stderr.on('data', (d) => { this.out += d; });
   }
 
-  get url() { return `ws://${HOST}:${this.port}/`; }
+  // wss:// to localhost (the name its certificate has) when it speaks TLS.
+  get url() { return this.tls ? `wss://localhost:${this.port}/` : `ws://${HOST}:${this.port}/`; }
 
   // Start a relay and wait until it listens. Extra CLI args come first in
   // `args`; `threads` and `logLevel` as in relayproc.py; `port` to restart
   // one on the port it had (default: a free one).
-  static async start(args = [], { threads = 2, logLevel = 'warn', timeoutMs = 10000, port: wanted = 0 } = {}) {
+  // `tls`: { cert, key } files for --tls-cert and --tls-key; with
+  // TEST_OVER_TLS=1 in the environment every relay speaks TLS with a
+  // certificate of a CA made for the run (tlsCA()), so a whole suite runs
+  // over wss:// unchanged.
+  static async start(args = [], { threads = 2, logLevel = 'warn', timeoutMs = 10000, port: wanted = 0, tls } = {}) {
     const port = wanted || await freePort();
+    if (!tls && process.env.TEST_OVER_TLS === '1' && !args.includes('--tls-cert')) tls = tlsCA().server;
     const cmd = ['--listen', `${HOST}:${port}`, '--threads', String(threads),
-      '--log-level', logLevel, ...args];
+      '--log-level', logLevel, ...(tls ? ['--tls-cert', tls.cert, '--tls-key', tls.key] : []), ...args];
     const proc = spawn(binary(), cmd, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const relay = new Relay(proc, port);
+    const relay = new Relay(proc, port, tls);
     let spawnError = null;
     proc.once('error', (e) => { spawnError = e; });
     const deadline = Date.now() + timeoutMs;

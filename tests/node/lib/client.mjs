@@ -6,6 +6,7 @@
 // Every wait has a timeout, so a silent relay fails a test instead of hanging it.
 import WebSocket from 'ws';
 import nodeCrypto from 'node:crypto';
+import fs from 'node:fs';
 import * as wcb from 'webcryptobox';
 import { ownerShard } from './xxh3.mjs';
 
@@ -243,7 +244,9 @@ export class Client {
   // Opens a connection and waits for register2. A fresh identity unless given.
   static async connect(url, { identity, timeoutMs = DEFAULT_TIMEOUT_MS, protocols, wsOptions = {} } = {}) {
     const id = identity ?? await newIdentity();
-    const ws = new WebSocket(url, protocols, { handshakeTimeout: timeoutMs, perMessageDeflate: false, ...wsOptions });
+    // wss:// trusts the test CA the relay's certificate comes from (relay.mjs).
+    const ca = url.startsWith('wss:') && process.env.TEST_TLS_CA ? { ca: fs.readFileSync(process.env.TEST_TLS_CA) } : {};
+    const ws = new WebSocket(url, protocols, { handshakeTimeout: timeoutMs, perMessageDeflate: false, ...ca, ...wsOptions });
     const client = new Client(ws, id);
     await new Promise((resolve, reject) => {
       const t = setTimeout(() => { ws.terminate(); reject(new Error('open timeout')); }, timeoutMs);
