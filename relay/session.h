@@ -20,6 +20,7 @@ struct config;
 struct runtime;
 struct server_key;
 struct crypto_pool;
+struct bus_ops;
 
 /* Process-wide, read-only once the shards run. */
 struct v1 {
@@ -29,6 +30,8 @@ struct v1 {
     struct crypto_pool *pool;
     /* Mail kinds (mailbox.h). */
     unsigned mail_envelope, mail_lookup, mail_reply, mail_result;
+    /* The bus to other nodes (bus.h), NULL: this node alone. */
+    const struct bus_ops *bus;
 };
 
 /* One connection's protocol state: the runtime's ext area of it. */
@@ -43,6 +46,9 @@ struct session {
     uint64_t sig_hash;
     uint32_t rate_tokens;    /* thousandths of an envelope */
     uint64_t rate_ms;
+    void *bus_sub;           /* the bus subscription to its SIG, while registered */
+    uint64_t claim;          /* the bus claim it waits for before registering; 0: none */
+    uint64_t claim_deadline_ms; /* past it, a claim nobody answered is taken as granted */
 };
 
 #define SESSION_STATS(X)                                                                          \
@@ -68,7 +74,14 @@ struct session {
     X(received_deliver_envelop, "deliverEnvelop messages received")                               \
     X(received_invite3, "invite3 messages received")                                              \
     X(sig_in_use, "registrations refused with SIG_IN_USE")                                        \
-    X(replaced, "connections replaced by a newer one with the same SIG")
+    X(replaced, "connections replaced by a newer one with the same SIG")                          \
+    X(bus_unavailable, "envelopes and look-ups refused with BUS_UNAVAILABLE: not held here, bus down") \
+    X(bus_published, "envelopes and look-ups sent to other nodes over the bus")                  \
+    X(bus_received, "envelopes, look-ups and claims received from other nodes")                  \
+    X(bus_not_available, "envelopes and look-ups sent over the bus that no node held")           \
+    X(bus_answers_lost, "answers from the bus that found no sender waiting")                     \
+    X(bus_replaced, "connections replaced by a registration of their SIG on another node")       \
+    X(bus_claims, "registrations that asked the other nodes for their SIG first")
 
 struct session_stats {
     SESSION_STATS(COUNTER_FIELD)
@@ -90,6 +103,7 @@ struct session_shard {
     struct histogram registration_time, route_time;
     counter_t registered;   /* SIGs in the registry now */
     struct log_limiter log_lim;
+    void *bus;              /* this shard's part of the bus (bus_nats.c), NULL: none */
 };
 
 extern const struct histogram_bounds registration_time_bounds, route_time_bounds;

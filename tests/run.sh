@@ -86,6 +86,9 @@ step "plain: browser" env REFLECTOR=build/reflector node --test tests/browser/
 # deploy/: nginx and HAProxy from its files in front of the plain build,
 # over TLS; the systemd unit and the sysctl file checked.
 step "plain: deploy" env REFLECTOR=build/reflector node --test tests/deploy/
+# Several nodes (tests/cluster/): a real 3-server NATS cluster and 3 relays
+# joined through it (--nats); one file at a time, each starts its own.
+step "plain: cluster" env REFLECTOR=build/reflector node --test --test-concurrency=1 tests/cluster/
 # Hostile clients (tests/hostile/): the plain build only, about a minute and a half.
 step "plain: hostile" env REFLECTOR=build/reflector $PY -m unittest discover -s tests/hostile -t .
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
