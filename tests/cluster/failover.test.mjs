@@ -1,0 +1,125 @@
+// The NATS cluster failing under the relays: one server killed with SIGKILL
+// (the relays on it fail over to the others, nothing reordered), then every
+// server down (local traffic goes on, remote envelopes get BUS_UNAVAILABLE)
+// and back (the relays reconnect and subscribe their SIGs again).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Client, sleep } from '../node/lib/client.mjs';
+import { startNatsCluster, startNode, busUp, reachable } from './lib/cluster.mjs';
+
+let nats;
+const nodes = [];
+before(async () => {
+  nats = await startNatsCluster(3);
+  for (let i = 0; i < 2; i++) nodes.push(await startNode(nats, i));
+  await Promise.all(nodes.map((n) => busUp(n)));
+});
+after(async () => {
+  const errors = [];
+  for (const n of nodes) await n.stop().catch((e) => errors.push(e));
+  await nats.stop();
+  if (errors.length) throw errors[0];
+});
+
+const isAccept = (m) => m.handler === 'acceptEnvelop';
+
+// Sends numbered envelopes from A to B every few ms while `during` runs,
+// then until B has received `tail` more in a row; returns what B got and
+// how each was answered.
+async function stream(A, B, during, { tail = 50, gapMs = 4, limitMs = 20000 } = {}) {
+  const got = [];
+  const answers = new Map();
+  const onB = (d) => { const m = JSON.parse(d.toString()); if (m.handler === 'acceptEnvelop') got.push(parseInt(m.box, 16)); };
+  const onA = (d) => { const m = JSON.parse(d.toString()); answers.set(m.id, m.handler === 'delivered' ? 'delivered' : m.error); };
+  B.ws.on('message', onB);
+  A.ws.on('message', onA);
+  let stop = false;
+  let sent = 0;
+  const sender = (async () => {
+    const deadline = Date.now() + limitMs;
+    while (!stop && Date.now() < deadline) {
+      A.deliver(B.sig, sent.toString(16).padStart(8, '0'), sent);
+      sent++;
+      await sleep(gapMs);
+    }
+  })();
+  await during();
+  const mark = sent;
+  const deadline = Date.now() + limitMs;
+  while (Date.now() < deadline && got.filter((x) => x >= mark).length < tail) await sleep(20);
+  stop = true;
+  await sender;
+  await sleep(200);
+  B.ws.off('message', onB);
+  A.ws.off('message', onA);
+  return { got, answers, sent, mark };
+}
+
+test('kill -9 of one NATS server: the relay on it fails over, traffic resumes, nothing reordered', async () => {
+  const A = await Client.registered(nodes[0].url);
+  const B = await Client.registered(nodes[1].url);
+  try {
+    await reachable(A, B.sig);
+    await reachable(B, A.sig);
+    const { got, answers, mark } = await stream(A, B, async () => {
+      await sleep(300);
+      await nats.servers[0].kill('SIGKILL'); // node 0's server
+      await sleep(300);
+    });
+    // The relay did lose its server and connect to another one.
+    assert.match(nodes[0].out, /NATS connection lost/);
+    assert.ok((nodes[0].out.match(/NATS connected to/g) || []).length >= 4, nodes[0].out);
+    for (let i = 1; i < got.length; i++) assert.ok(got[i] > got[i - 1], `reordered or doubled: ${got[i - 1]} then ${got[i]}`);
+    assert.ok(got.filter((x) => x >= mark).length >= 50, `traffic did not resume: ${got.length} received`);
+    // Every envelope was answered with delivered, or BUS_UNAVAILABLE while
+    // the relay reconnected; one published into the dead server is lost
+    // (at most once), never delivered twice.
+    const codes = new Set(answers.values());
+    for (const c of codes) assert.ok(c === 'delivered' || c === 'BUS_UNAVAILABLE', `unexpected answer ${c}`);
+    for (const n of got) assert.equal(answers.get(n), 'delivered', `${n} received but answered ${answers.get(n)}`);
+  } finally {
+    A.terminate();
+    B.terminate();
+  }
+  await nats.restart(0);
+});
+
+test('all NATS servers down: local envelopes go on, remote ones get BUS_UNAVAILABLE; '
+  + 'when they return the relays reconnect and their SIGs are reachable again', async () => {
+  const A = await Client.registered(nodes[0].url);
+  const L = await Client.registered(nodes[0].url);
+  const B = await Client.registered(nodes[1].url);
+  try {
+    await reachable(A, B.sig);
+    await reachable(B, A.sig);
+    await Promise.all(nats.servers.map((s) => s.kill('SIGKILL')));
+    // Local: untouched, the very next envelope.
+    A.deliver(L.sig, 'aa', 'local');
+    await L.next(isAccept);
+    assert.deepEqual(await A.next(), { handler: 'delivered', id: 'local' });
+    // Remote: BUS_UNAVAILABLE once the relay has seen its connection go.
+    let m;
+    for (let i = 0; i < 50; i++) {
+      A.deliver(B.sig, 'bb', `down${i}`);
+      m = await A.next((x) => x.id === `down${i}`, 2000);
+      if (m.error === 'BUS_UNAVAILABLE') break;
+      await sleep(20);
+    }
+    assert.deepEqual(m, { handler: 'error', error: 'BUS_UNAVAILABLE', to: B.sig, id: m.id });
+    A.send({ handler: 'invite3', publicKeySig: B.sig });
+    assert.deepEqual(await A.next(), { handler: 'invite4', publicKeySig: B.sig, error: 'BUS_UNAVAILABLE' });
+    // Back: same ports; each relay reconnects and subscribes its SIGs again.
+    for (let i = 0; i < nats.servers.length; i++) nats.servers[i].start(nats.servers[i].routes);
+    await Promise.all(nats.servers.map((s) => s.routesUp(2)));
+    await reachable(A, B.sig, 10000);
+    await reachable(B, A.sig, 10000);
+    A.deliver(B.sig, await A.encryptTo(B.publicKeyPem, 'after the outage'), 'back');
+    const { msg } = await B.nextRaw(isAccept);
+    assert.equal(await B.decryptFrom(A.publicKeyPem, msg.box), 'after the outage');
+    assert.deepEqual(await A.next((x) => x.id === 'back'), { handler: 'delivered', id: 'back' });
+  } finally {
+    A.terminate();
+    L.terminate();
+    B.terminate();
+  }
+});
