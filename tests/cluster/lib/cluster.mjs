@@ -80,7 +80,7 @@ export async function startNatsCluster(n = 3) {
     async restart(i) {
       const s = servers[i];
       s.start(s.routes);
-      await s.routesUp(1);
+      await s.routesUp(servers.filter((x) => x.proc.exitCode === null && !x.proc.signalCode).length - 1);
     },
     async stop() {
       await Promise.all(servers.map((s) => s.kill('SIGTERM')));
