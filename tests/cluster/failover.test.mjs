@@ -77,12 +77,20 @@ test('kill -9 of the NATS servers a relay is on (one or two of three): it fails 
     assert.ok((nodes[0].out.match(/NATS connected to/g) || []).length >= 3, nodes[0].out);
     for (let i = 1; i < got.length; i++) assert.ok(got[i] > got[i - 1], `reordered or doubled: ${got[i - 1]} then ${got[i]}`);
     assert.ok(got.filter((x) => x >= mark).length >= 50, `traffic did not resume: ${got.length} received`);
-    // Every envelope was answered with delivered, or BUS_UNAVAILABLE while
-    // the relay reconnected; one published into the dead server is lost
-    // (at most once), never delivered twice.
+    // Answers: delivered; BUS_UNAVAILABLE while node 0 reconnected;
+    // RECIPIENT_NOT_AVAILABLE while node 1 did (B's subscription is gone
+    // until it has); none for an envelope or an ack written into the dead
+    // server's socket (at most once). An envelope B received never got an
+    // error, and none was received twice (checked above).
     const codes = new Set(answers.values());
-    for (const c of codes) assert.ok(c === 'delivered' || c === 'BUS_UNAVAILABLE', `unexpected answer ${c}`);
-    for (const n of got) assert.equal(answers.get(n), 'delivered', `${n} received but answered ${answers.get(n)}`);
+    for (const c of codes) {
+      assert.ok(['delivered', 'BUS_UNAVAILABLE', 'RECIPIENT_NOT_AVAILABLE'].includes(c), `unexpected answer ${c}`);
+    }
+    for (const n of got) {
+      assert.ok([undefined, 'delivered'].includes(answers.get(n)), `${n} received but answered ${answers.get(n)}`);
+    }
+    const delivered = [...answers.values()].filter((c) => c === 'delivered').length;
+    assert.ok(delivered >= got.length - 5, `${got.length} received, ${delivered} acked`);
   } finally {
     A.terminate();
     B.terminate();
@@ -105,9 +113,11 @@ test('all NATS servers down: local envelopes go on, remote ones get BUS_UNAVAILA
     assert.deepEqual(await A.next(), { handler: 'delivered', id: 'local' });
     // Remote: BUS_UNAVAILABLE once the relay has seen its connection go.
     let m;
+    // (One written into a dying server's socket before the relay saw it
+    // close gets no answer at all: at most once.)
     for (let i = 0; i < 50; i++) {
       A.deliver(B.sig, 'bb', `down${i}`);
-      m = await A.next((x) => x.id === `down${i}`, 2000);
+      m = await A.next((x) => x.id === `down${i}`, 500).catch(() => ({}));
       if (m.error === 'BUS_UNAVAILABLE') break;
       await sleep(20);
     }
@@ -120,7 +130,9 @@ test('all NATS servers down: local envelopes go on, remote ones get BUS_UNAVAILA
     await reachable(A, B.sig, 10000);
     await reachable(B, A.sig, 10000);
     A.deliver(B.sig, await A.encryptTo(B.publicKeyPem, 'after the outage'), 'back');
-    const { msg } = await B.nextRaw(isAccept);
+    // An envelope cnats had buffered as the servers died goes out when they
+    // are back, before this one ('bb': skipped).
+    const { msg } = await B.nextRaw((x) => isAccept(x) && x.box !== 'bb');
     assert.equal(await B.decryptFrom(A.publicKeyPem, msg.box), 'after the outage');
     assert.deepEqual(await A.next((x) => x.id === 'back'), { handler: 'delivered', id: 'back' });
   } finally {
