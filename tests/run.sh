@@ -93,6 +93,8 @@ step "plain: cluster" env REFLECTOR=build/reflector node --test --test-concurren
 step "plain: hostile" env REFLECTOR=build/reflector $PY -m unittest discover -s tests/hostile -t .
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
   suites asan build/asan/reflector
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+  step "asan: cluster" env REFLECTOR=build/asan/reflector node --test --test-concurrency=1 tests/cluster/
 # The threaded parts: shards, the crypto pool and the queues between them.
 TSAN_OPTIONS="halt_on_error=0 second_deadlock_stack=1" \
   step "tsan: node clients" env REFLECTOR=build/tsan/reflector node --test tests/node/
