@@ -88,6 +88,7 @@ struct bus_nats {
     char node_id[200];
     unsigned kind_subject, kind_inbox;
     bool lib_open;
+    _Atomic bool closing; /* bus_nats_stop: connections lost on purpose */
 };
 
 static struct bus_nats the_bus;
@@ -131,6 +132,7 @@ static void on_disconnected(natsConnection *nc, void *closure) {
     (void)nc;
     struct bus_shard *bs = closure;
     atomic_store(&bs->up, false);
+    if (atomic_load(&bs->bus->closing)) return;
     log_warn("bus_down", "shard %u: NATS connection lost: envelopes for other nodes get BUS_UNAVAILABLE until it "
              "is back", shard_id(bs->shard));
 }
@@ -475,6 +477,7 @@ const char *bus_nats_node_id(void) { return the_bus.node_id; }
 
 void bus_nats_stop(struct runtime *rt) {
     struct bus_nats *b = &the_bus;
+    atomic_store(&b->closing, true);
     for (unsigned i = 0; i < rt->nshards; i++) {
         struct shard *s = runtime_shard(rt, i);
         struct session_shard *ss = s ? session_shard_of(s) : NULL;
@@ -483,16 +486,24 @@ void bus_nats_stop(struct runtime *rt) {
         natsSubscription_Destroy(bs->inbox_sub);
         natsConnection_Close(bs->nc);
         natsConnection_Destroy(bs->nc);
+    }
+    /* Every cnats thread has finished (a connection's callbacks may still
+     * run after it is destroyed, so the shards' parts are freed only now):
+     * nothing is posted to a shard after this, and what was posted is
+     * dropped with the mailboxes. */
+    if (b->lib_open) nats_CloseAndWait(2000);
+    b->lib_open = false;
+    for (unsigned i = 0; i < rt->nshards; i++) {
+        struct shard *s = runtime_shard(rt, i);
+        struct session_shard *ss = s ? session_shard_of(s) : NULL;
+        struct bus_shard *bs = ss ? ss->bus : NULL;
+        if (!bs) continue;
         for (size_t k = 0; k < BUS_PENDING; k++) free(bs->pending[k].long_id);
         free(bs->pending);
         free(bs->out);
         free(bs);
         ss->bus = NULL;
     }
-    /* Every cnats thread has finished: nothing is posted to a shard after
-     * this, and what was posted is dropped with the mailboxes. */
-    if (b->lib_open) nats_CloseAndWait(2000);
-    b->lib_open = false;
     free(b->urls_text);
     b->urls_text = NULL;
 }

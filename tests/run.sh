@@ -98,6 +98,9 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
 # The threaded parts: shards, the crypto pool and the queues between them.
 TSAN_OPTIONS="halt_on_error=0 second_deadlock_stack=1" \
   step "tsan: node clients" env REFLECTOR=build/tsan/reflector node --test tests/node/
+# cnats' threads hand messages to the shards: the cluster tests under TSan.
+TSAN_OPTIONS="halt_on_error=0 second_deadlock_stack=1" \
+  step "tsan: cluster" env REFLECTOR=build/tsan/reflector node --test --test-concurrency=1 tests/cluster/
 # The benchmark baseline (bench/peer) passes the same protocol tests. Its
 # one event loop shares the cores with its crypto threads, so the load
 # test's round trips during a 500-registration storm reach about a second

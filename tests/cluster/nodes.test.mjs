@@ -39,10 +39,12 @@ test('kill -9 of a relay: the others answer RECIPIENT_NOT_AVAILABLE for its SIGs
     const killed = performance.now();
     nodes[1].proc.kill('SIGKILL');
     await nodes[1].exited;
+    // An envelope NATS handed to node 1 as it died gets no answer (at most
+    // once): the next one is sent after 200 ms without one.
     let answer;
     for (let i = 0; i < 40; i++) {
       A.deliver(B.sig, 'bb', `after${i}`);
-      answer = await A.next((m) => m.id === `after${i}`, 2000);
+      answer = await A.next((m) => m.id === `after${i}`, 200).catch(() => ({}));
       if (answer.error === 'RECIPIENT_NOT_AVAILABLE') break;
       await sleep(25);
     }
