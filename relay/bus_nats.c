@@ -10,8 +10,8 @@
  * publish from a shard only appends to cnats' buffer (its flusher thread
  * writes what piled up in one go), so a shard never waits on the bus.
  *
- * Subjects: CLUSTER.sig.SIG, subscribed by the owner shard of SIG on the
- * node that holds it. Each message on it starts with a kind byte:
+ * Subjects: CLUSTER.sig.SIG, subscribed (queue group "holder") by the
+ * owner shard of SIG on the node that holds it. Each message on it starts with a kind byte:
  *   'E' envelope: four u32 (the to and id spans in the text), the acceptEnvelop text
  *   'L' look-up (invite3): nothing more
  *   'C' claim: a node is about to register SIG
@@ -298,8 +298,10 @@ static void bus_hold(struct session_shard *ss, struct session *sess) {
     subject_of(bs->bus, sess->identity, subject);
     natsSubscription *sub = NULL;
     /* While the bus is down the subscription is kept by cnats and sent
-     * when it reconnects, with every other one. */
-    natsStatus st = natsConnection_Subscribe(&sub, bs->nc, subject, on_subject_msg, bs);
+     * when it reconnects, with every other one. A queue group: should two
+     * nodes ever hold the same SIG (two registrations racing, or a
+     * partition), each message still reaches one of them, never both. */
+    natsStatus st = natsConnection_QueueSubscribe(&sub, bs->nc, subject, "holder", on_subject_msg, bs);
     if (st != NATS_OK) {
         log_limited(&ss->log_lim, LOG_WARN, "bus_subscribe_failed", "shard %u: NATS subscribe: %s",
                     shard_id(ss->shard), natsStatus_GetText(st));

@@ -141,3 +141,48 @@ test('all NATS servers down: local envelopes go on, remote ones get BUS_UNAVAILA
     B.terminate();
   }
 });
+
+test('a SIG registered on two nodes while the bus was down: each envelope reaches one of them, never both',
+  async () => {
+    const A = await Client.registered(nodes[0].url);
+    await Promise.all(nats.servers.map((s) => s.kill('SIGKILL')));
+    // Wait until both relays have seen the bus go: then neither can ask the
+    // other before registering.
+    const deadline = Date.now() + 5000;
+    while (Date.now() < deadline && nodes.some((n) => !/NATS connection lost[^]*$/.test(n.out))) await sleep(20);
+    const X0 = await Client.registered(nodes[0].url);
+    const X1 = await Client.registered(nodes[1].url, { identity: X0.identity });
+    try {
+      for (let i = 0; i < nats.servers.length; i++) nats.servers[i].start(nats.servers[i].routes);
+      await Promise.all(nats.servers.map((s) => s.routesUp(2)));
+      // Nodes 0 and 1 each deliver X locally: the envelopes come from a
+      // third node, which holds neither.
+      const node2 = await startNode(nats, 2, { nodeId: 'third' });
+      nodes.push(node2);
+      await busUp(node2);
+      const S = await Client.registered(node2.url);
+      try {
+        await reachable(S, X0.sig, 10000);
+        const N = 40;
+        let got0 = 0;
+        let got1 = 0;
+        X0.ws.on('message', (d) => { if (JSON.parse(d.toString()).handler === 'acceptEnvelop') got0++; });
+        X1.ws.on('message', (d) => { if (JSON.parse(d.toString()).handler === 'acceptEnvelop') got1++; });
+        const acks = [];
+        for (let i = 0; i < N; i++) {
+          S.deliver(X0.sig, 'abcd', i);
+          acks.push(await S.next((m) => m.id === i, 2000));
+        }
+        await sleep(300);
+        assert.equal(got0 + got1, N, `X0 got ${got0}, X1 got ${got1}`);
+        assert.ok(acks.every((m) => m.handler === 'delivered'), JSON.stringify(acks.find((m) => m.handler !== 'delivered')));
+        await S.nothing((m) => m.handler === 'delivered', 300); // no second ack for any
+      } finally {
+        S.terminate();
+      }
+    } finally {
+      A.terminate();
+      X0.terminate();
+      X1.terminate();
+    }
+  });
