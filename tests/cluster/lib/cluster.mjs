@@ -26,7 +26,17 @@ export class NatsServer {
 
   get url() { return `nats://${HOST}:${this.port}`; }
 
-  start(routes) {
+  // With `config`: nats-server -c config (its ports must be this object's).
+  start(routes, config) {
+    if (config) {
+      this.routes = routes;
+      this.proc = spawn(natsServerBinary(), ['-c', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+      this.proc.on('error', (e) => { this.out += `spawn: ${e.message}\n`; });
+      this.proc.stdout.on('data', (d) => { this.out += d; });
+      this.proc.stderr.on('data', (d) => { this.out += d; });
+      this.exited = new Promise((r) => this.proc.once('exit', r));
+      return;
+    }
     const args = ['-a', HOST, '-p', String(this.port), '-m', String(this.monitorPort),
       '-n', this.name, '--cluster_name', 'reflector-test',
       '--cluster', `nats://${HOST}:${this.clusterPort}`, '--routes', routes.join(','),
