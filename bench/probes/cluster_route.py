@@ -19,7 +19,9 @@ measured window) and the three nats-servers' (from /proc around the run,
 so it includes the short set-up). Bounded: RUNS x 4 runs of DURATION
 seconds, every wait under a timeout.
 
-    bench/probes/cluster_route.py [RUNS] [DURATION] [CLIENTS] [THREADS]
+    bench/probes/cluster_route.py [RUNS] [DURATION] [CLIENTS] [THREADS] [RATE]
+
+RATE: the open loop's envelopes per second instead of half the peak.
 """
 import json
 import os
@@ -88,6 +90,7 @@ def main():
     duration = float(sys.argv[2]) if len(sys.argv) > 2 else 5
     clients = int(sys.argv[3]) if len(sys.argv) > 3 else 100
     threads = int(sys.argv[4]) if len(sys.argv) > 4 else 1
+    fixed_rate = int(sys.argv[5]) if len(sys.argv) > 5 else 0
     tmp = tempfile.mkdtemp(prefix="reflector-cluster-bench-")
     key = os.path.join(tmp, "key.pem")
     subprocess.run([RELAY, "keygen", key], check=True, stdout=subprocess.DEVNULL)
@@ -108,7 +111,7 @@ def main():
             port = free_port()
             order = urls[i:] + urls[:i]
             p = subprocess.Popen([RELAY, "--listen", f"127.0.0.1:{port}", "--threads", str(threads), "--key", key,
-                                  "--rate", "1000000", "--nats", ",".join(order), "--node-id", f"bench{i}",
+                                  "--rate", "1000000", "--max-registrations-per-ip", "0", "--registration-rate-per-ip", "0", "--nats", ",".join(order), "--node-id", f"bench{i}",
                                   "--log-level", "warn"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             procs.append(p)
             wait(lambda: can_connect(port), "relay not listening")
@@ -125,7 +128,7 @@ def main():
                 envelopes = r.get("envelopes_sent") or 0
                 rows[name].append({"closed": r, "nats_us": (n1 - n0) * 1e6 / envelopes if envelopes else float("nan")})
         # Open loop at half of the cross-node peak, for both.
-        half = int(statistics.median(x["closed"]["msgs_per_s"] for x in rows["cross-node"]) / 2)
+        half = fixed_rate or int(statistics.median(x["closed"]["msgs_per_s"] for x in rows["cross-node"]) / 2)
         for _ in range(runs):
             for name, url2, pids in (("same-node", None, [pa.pid]), ("cross-node", ub, [pa.pid, pb.pid])):
                 r = bench(ua, url2, pids, duration, clients, rate=half)
