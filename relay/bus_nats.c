@@ -353,7 +353,6 @@ static void on_subject(struct shard *s, int src, void *m, size_t len) {
                 answer(bs, msg, ss->scratch, k);
             }
         } else if (data[0] == 'L') {
-            COUNT(&ss->stats, lookups);
             int k = route_invite4_from_bus(ss, sig);
             answer(bs, msg, ss->scratch, k);
         } else if (data[0] == 'C') {

@@ -217,14 +217,16 @@ bool registration_claim_from_bus(struct session_shard *ss, const char *sig) {
     struct session *old = registry_find(&ss->registry, sig, sig_hash(sig));
     if (!old) return false;
     struct conn *oc = conn_of_session(old);
-    if (!conn_is_open(oc)) return false;
-    if (shard_config(ss->shard)->on_duplicate_reject) return true;
-    /* The SIG leaves this node now, so that envelopes for it go to the
-     * newer holder as soon as its node subscribes. */
+    bool open = conn_is_open(oc);
+    if (open && shard_config(ss->shard)->on_duplicate_reject) return true;
+    /* The SIG leaves this node now (a holder already closing too), so that
+     * envelopes for it go to the newer holder as soon as its node
+     * subscribes. */
     if (ss->v1->bus) ss->v1->bus->release(ss, old);
     registry_remove(&ss->registry, old, old->sig_hash);
     counter_set(&ss->registered, ss->registry.count);
     old->registered = false;
+    if (!open) return false;
     COUNT(&ss->stats, bus_replaced);
     COUNT(&ss->stats, replaced);
     int n = reply_error(ss->scratch, ss->scratch_cap, "REPLACED", NULL, 0, NULL, 0);
