@@ -8,10 +8,13 @@
  * to as a posted mail item (mailbox.h: an MPMC queue and one eventfd
  * wake), and handled on that shard's thread like any other mail; a
  * publish from a shard only appends to cnats' buffer (its flusher thread
- * writes what piled up in one go), so a shard never waits on the bus.
+ * writes what piled up in one go), so a shard does not wait on the bus:
+ * only a burst that fills the 256 KiB buffer makes it write the socket
+ * itself, for at most the write deadline (1 s).
  *
  * Subjects: CLUSTER.sig.SIG, subscribed (queue group "holder") by the
- * owner shard of SIG on the node that holds it. Each message on it starts with a kind byte:
+ * owner shard of SIG on the node that holds it. Each message on it
+ * starts with a kind byte:
  *   'E' envelope: four u32 (the to and id spans in the text), the acceptEnvelop text
  *   'L' look-up (invite3): nothing more
  *   'C' claim: a node is about to register SIG
@@ -184,6 +187,13 @@ static int shard_open(struct session_shard *ss) {
     if (st == NATS_OK) st = natsOptions_SetCustomReconnectDelay(opts, reconnect_delay, bs);
     if (st == NATS_OK) st = natsOptions_SetPingInterval(opts, 2000);
     if (st == NATS_OK) st = natsOptions_SetMaxPingsOut(opts, 2);
+    /* A publish appends to this buffer; only when a burst fills it does
+     * the publishing shard write to the socket itself, and then waits at
+     * most the write deadline for the server to read (past it the
+     * connection is dropped and made again): the bound on how long the
+     * bus can hold a shard. */
+    if (st == NATS_OK) st = natsOptions_SetIOBufSize(opts, 256 * 1024);
+    if (st == NATS_OK) st = natsOptions_SetWriteDeadline(opts, 1000);
     /* A claim for a SIG this very connection holds is answered locally,
      * never by ourselves over the bus. */
     if (st == NATS_OK) st = natsOptions_SetNoEcho(opts, true);
