@@ -25,7 +25,9 @@ LLHTTP_INC ?= /usr/share/include/llhttp
 
 PROTO_SRC  := $(sort $(wildcard proto/*.c))
 RELAY_MAIN := relay/main.c
-RELAY_SRC  := $(filter-out $(RELAY_MAIN),$(sort $(wildcard relay/*.c)))
+# The NATS bus: only the relay itself links it, and -lnats.
+BUS_SRC    := relay/bus_nats.c
+RELAY_SRC  := $(filter-out $(RELAY_MAIN) $(BUS_SRC),$(sort $(wildcard relay/*.c)))
 # The protocol layer; test_session.c links it over a fake runtime
 # (tests/unit/fake_runtime.c) instead of the real one.
 SESSION_SRC := relay/session.c relay/d25_session.c relay/registration.c relay/route.c relay/registry.c relay/crypto_pool.c relay/key_cache.c
@@ -70,8 +72,8 @@ build/llhttp/include/llhttp.h: $(LLHTTP_INC)/llhttp.h
 	@mkdir -p $(dir $@)
 	cp $< $@
 
-build/reflector: $(plain_LIBOBJ) build/obj/relay/main.o
-	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+build/reflector: $(plain_LIBOBJ) build/obj/relay/bus_nats.o build/obj/relay/main.o
+	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lnats
 build/unit-tests: $(plain_LIBOBJ) $(patsubst %.c,build/obj/%.o,$(UNIT_SRC))
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 
@@ -86,12 +88,12 @@ build/asan/session-tests: $(patsubst %.c,build/asan/%.o,$(SESSION_TEST_SRC))
 build/tsan/session-tests: $(patsubst %.c,build/tsan/%.o,$(SESSION_TEST_SRC))
 	$(CC) $(CFLAGS) -fsanitize=thread $^ -o $@ $(LDLIBS)
 
-build/asan/reflector: $(asan_LIBOBJ) build/asan/relay/main.o
-	$(CC) $(CFLAGS) -fsanitize=address,undefined $^ -o $@ $(LDLIBS)
+build/asan/reflector: $(asan_LIBOBJ) build/asan/relay/bus_nats.o build/asan/relay/main.o
+	$(CC) $(CFLAGS) -fsanitize=address,undefined $^ -o $@ $(LDLIBS) -lnats
 build/asan/unit-tests: $(asan_LIBOBJ) $(patsubst %.c,build/asan/%.o,$(UNIT_SRC))
 	$(CC) $(CFLAGS) -fsanitize=address,undefined $^ -o $@ $(LDLIBS)
-build/tsan/reflector: $(tsan_LIBOBJ) build/tsan/relay/main.o
-	$(CC) $(CFLAGS) -fsanitize=thread $^ -o $@ $(LDLIBS)
+build/tsan/reflector: $(tsan_LIBOBJ) build/tsan/relay/bus_nats.o build/tsan/relay/main.o
+	$(CC) $(CFLAGS) -fsanitize=thread $^ -o $@ $(LDLIBS) -lnats
 
 sanitizers: build/asan/reflector build/asan/unit-tests build/asan/session-tests build/asan/runtime-tests \
             build/tsan/reflector \

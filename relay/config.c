@@ -46,6 +46,16 @@ static int set_text(struct config *cfg, const struct setting *s, const char *v) 
     return 0;
 }
 
+/* A subject token for NATS: letters, digits, '-' and '_' (no '.', '*',
+ * '>' or spaces, which would change what a subject matches). */
+static int set_token(struct config *cfg, const struct setting *s, const char *v) {
+    size_t n = strlen(v);
+    if (n == 0 || n > 64 || strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") != n)
+        return -1;
+    *FIELD(cfg, s, const char *) = v;
+    return 0;
+}
+
 static int set_switch(struct config *cfg, const struct setting *s, const char *v) {
     bool on;
     if (!v || strcmp(v, "on") == 0 || strcmp(v, "yes") == 0 || strcmp(v, "true") == 0 || strcmp(v, "1") == 0)
@@ -189,6 +199,16 @@ static const struct setting settings[] = {
      "give an envelope without fromPublicKeyPem the sender's registered key, for the 2024 Simpatico client "
      "(about 270 bytes more per such envelope)",
      "off", NULL, "want on or off", B(add_sender_key), true},
+    {"nats", "URL[,URL...]",
+     "join other relay nodes through these NATS servers (nats://HOST:PORT); a SIG held on another node is "
+     "reached through the subject CLUSTER.sig.SIG",
+     NULL, "none: this node alone", NULL, T(nats), 0, 0, false},
+    {"cluster", "NAME", "subject prefix on the NATS bus: nodes with the same NAME reach each other's SIGs",
+     "reflector", NULL, "want 1..64 letters, digits, - or _", set_token, offsetof(struct config, cluster), 0, 0,
+     false},
+    {"node-id", "NAME", "this node's name on the NATS bus, in its logs and connection names", NULL,
+     "host name and port", "want 1..64 letters, digits, - or _", set_token, offsetof(struct config, node_id), 0,
+     0, false},
     {"www", "DIR", "serve static files from DIR", NULL, "none", NULL, T(www), 0, 0, false},
     {"key", "FILE", "server P-521 key, PKCS#8 PEM", NULL, "a fresh key per run", NULL, T(key_file), 0, 0, false},
     {"key-x25519", "FILE",
@@ -594,7 +614,7 @@ void config_value_text(const struct config *cfg, const struct setting *s, char *
     const void *field = (const char *)cfg + s->offset;
     if (s->set == set_unsigned) snprintf(out, cap, "%u", *(const unsigned *)field);
     else if (s->set == set_size) snprintf(out, cap, "%zu", *(const size_t *)field);
-    else if (s->set == set_text) snprintf(out, cap, "%s", *(const char *const *)field ? *(const char *const *)field : "");
+    else if (s->set == set_text || s->set == set_token) snprintf(out, cap, "%s", *(const char *const *)field ? *(const char *const *)field : "");
     else if (s->set == set_listen) snprintf(out, cap, "%s", cfg->listen_text);
     else if (s->set == set_metrics_listen) snprintf(out, cap, "%s", cfg->has_metrics ? cfg->metrics_text : "");
     else if (s->set == set_trusted_proxy) snprintf(out, cap, "%s", cfg->trusted_proxies_text);

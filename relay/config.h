@@ -57,6 +57,9 @@ struct config {
     unsigned key_cache;         /* AES keys of registered key pairs kept, so reconnects cost no ECDH */
     unsigned proof_deadline_ms; /* a proof waiting this long is computed at normal priority */
     bool add_sender_key;        /* an envelope without fromPublicKeyPem gets the sender's */
+    const char *nats;           /* --nats URL[,URL...]: the bus to other nodes, NULL: one node alone */
+    const char *cluster;        /* subject prefix on the bus */
+    const char *node_id;        /* this node's name on the bus, NULL: host name and port */
     int log_level;
     int log_format;             /* enum log_format */
     const char *config_file;    /* --config, NULL: none */

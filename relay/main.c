@@ -1,6 +1,7 @@
 /* reflector: start-up, signals and shutdown. main wires the two layers
  * together: the runtime (shards, connections, HTTP, WebSocket, mail) gets
  * protocol v1's connection handler and shard hooks (session.h). */
+#include "bus_nats.h"
 #include "config.h"
 #include "crypto_pool.h"
 #include "d25_session.h"
@@ -224,7 +225,15 @@ int main(int argc, char **argv) {
             return 2;
         }
     }
-    if (v1_init(&v1, &cfg, &key, &xkey, &rt, err, sizeof err) != 0 || runtime_start(&rt, err, sizeof err) != 0 ||
+    if (v1_init(&v1, &cfg, &key, &xkey, &rt, err, sizeof err) != 0) {
+        fprintf(stderr, "reflector: %s\n", err);
+        return 1;
+    }
+    if (cfg.nats && !(v1.bus = bus_nats_init(&cfg, &rt, err, sizeof err))) {
+        fprintf(stderr, "reflector: %s\n", err);
+        return 2;
+    }
+    if (runtime_start(&rt, err, sizeof err) != 0 ||
         (metrics_server && metrics_server_run(metrics_server) != 0)) {
         fprintf(stderr, "reflector: %s\n", err);
         return 1;
@@ -235,6 +244,8 @@ int main(int argc, char **argv) {
              LIBURING_VERSION, WSLAY_VERSION, MBEDTLS_VERSION_STRING, server_key_sig(&key),
              cfg.key_file ? "" : " (fresh for this run)", xkey.pk_text, cfg.key_x25519_file ? "" : " (made at start)");
     if (metrics_server) log_info("metrics", "metrics at http://%s/metrics", cfg.metrics_text);
+    if (v1.bus)
+        log_info("bus", "joined cluster %s through NATS %s as node %s", cfg.cluster, cfg.nats, bus_nats_node_id());
 
     /* The settings in force: the start's, then each reload's. The shards
      * and v1 read their own copies (cfg itself never changes again). */
@@ -269,6 +280,7 @@ int main(int argc, char **argv) {
         }
     }
     runtime_stop(&rt);
+    if (v1.bus) bus_nats_stop(&rt);
     metrics_server_close(metrics_server);
     log_totals(&rt, &v1);
     v1_destroy(&v1);

@@ -1,4 +1,5 @@
 #include "registration.h"
+#include "bus.h"
 #include "clock.h"
 #include "config.h"
 #include "crypto_pool.h"
@@ -153,11 +154,13 @@ void registration_on_result(struct shard *s, int src, void *msg, size_t len) {
     free(job);
 }
 
-static void register_here(struct conn *c) {
+/* Registers c's SIG on this shard, its owner; `in_use`: another node
+ * holds it and --on-duplicate is reject. */
+static void register_now(struct conn *c, bool in_use) {
     struct reg_ctx x = ctx_of(c);
     struct registry *reg = &x.ss->registry;
     struct session *old = registry_find(reg, x.sess->identity, x.sess->sig_hash);
-    if (old && old != x.sess && shard_config(conn_shard(c))->on_duplicate_reject) {
+    if (in_use || (old && old != x.sess && shard_config(conn_shard(c))->on_duplicate_reject)) {
         COUNT(&x.ss->stats, sig_in_use);
         reg_on_registered(&x.sess->reg, &transport, &x, true);
         return;
@@ -171,22 +174,76 @@ static void register_here(struct conn *c) {
     x.sess->registered = true;
     counter_set(&x.ss->registered, reg->count);
     if (old && old != x.sess) {
-        /* The newer, verified connection takes the signature over. */
+        /* The newer, verified connection takes the signature over, and
+         * with it the bus subscription to the SIG. */
         old->registered = false;
+        x.sess->bus_sub = old->bus_sub;
+        old->bus_sub = NULL;
         COUNT(&x.ss->stats, replaced);
         struct conn *oc = conn_of_session(old);
         int n = reply_error(x.ss->scratch, x.ss->scratch_cap, "REPLACED", NULL, 0, NULL, 0);
         if (conn_send_text(oc, x.ss->scratch, (size_t)n) == 0) conn_close_ws(oc, 4000, "REPLACED");
+    } else if (x.ss->v1->bus) {
+        x.ss->v1->bus->hold(x.ss, x.sess);
     }
     reg_on_registered(&x.sess->reg, &transport, &x, false);
     COUNT(&x.ss->stats, registrations_registered);
     histogram_observe(&x.ss->registration_time, &registration_time_bounds, clock_ns() - conn_accepted_ns(c));
 }
 
+/* A SIG held nowhere on this node may be held on another: the other nodes
+ * are asked first (--on-duplicate applies across nodes), and the
+ * registration goes on when they answer (registration_claimed). */
+static void register_here(struct conn *c) {
+    struct reg_ctx x = ctx_of(c);
+    const struct bus_ops *bus = x.ss->v1->bus;
+    struct session *old = registry_find(&x.ss->registry, x.sess->identity, x.sess->sig_hash);
+    if (bus && (!old || old == x.sess) && bus->claim(x.ss, c)) {
+        COUNT(&x.ss->stats, bus_claims);
+        x.sess->claim_deadline_ms = clock_mono_ms() + REGISTRATION_CLAIM_MS;
+        return;
+    }
+    register_now(c, false);
+}
+
+void registration_claimed(struct conn *c, uint64_t claim, bool in_use) {
+    struct session *sess = session_of(c);
+    if (!conn_is_open(c) || sess->claim != claim || claim == 0) return;
+    sess->claim = 0;
+    register_now(c, in_use);
+}
+
+bool registration_claim_from_bus(struct session_shard *ss, const char *sig) {
+    struct session *old = registry_find(&ss->registry, sig, sig_hash(sig));
+    if (!old) return false;
+    struct conn *oc = conn_of_session(old);
+    bool open = conn_is_open(oc);
+    if (open && shard_config(ss->shard)->on_duplicate_reject) return true;
+    /* The SIG leaves this node now (a holder already closing too), so that
+     * envelopes for it go to the newer holder as soon as its node
+     * subscribes. */
+    if (ss->v1->bus) ss->v1->bus->release(ss, old);
+    registry_remove(&ss->registry, old, old->sig_hash);
+    counter_set(&ss->registered, ss->registry.count);
+    old->registered = false;
+    if (!open) return false;
+    COUNT(&ss->stats, bus_replaced);
+    COUNT(&ss->stats, replaced);
+    int n = reply_error(ss->scratch, ss->scratch_cap, "REPLACED", NULL, 0, NULL, 0);
+    if (conn_send_text(oc, ss->scratch, (size_t)n) == 0) conn_close_ws(oc, 4000, "REPLACED");
+    return false;
+}
+
 void registration_arrived(struct conn *c) { register_here(c); }
 
 void registration_tick(struct conn *c, uint64_t now) {
     struct session *sess = session_of(c);
+    if (sess->claim && now >= sess->claim_deadline_ms) {
+        /* No node answered in time (one that got the claim died since):
+         * nobody else holds the SIG that we know of. */
+        registration_claimed(c, sess->claim, false);
+        return;
+    }
     if (!reg_deadline_applies(&sess->reg) || now < sess->deadline_ms) return;
     struct reg_ctx x = ctx_of(c);
     COUNT(&x.ss->stats, registration_timeouts);
@@ -203,8 +260,10 @@ void registration_gone(struct conn *c) {
         crypto_pool_cancel(sess->job);
         sess->job = NULL;
     }
+    sess->claim = 0;
     if (sess->registered) {
         struct session_shard *ss = session_shard_of_conn(c);
+        if (ss->v1->bus) ss->v1->bus->release(ss, sess);
         registry_remove(&ss->registry, sess, sess->sig_hash);
         counter_set(&ss->registered, ss->registry.count);
         sess->registered = false;

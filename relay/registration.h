@@ -4,6 +4,7 @@
  * the transport it drives over the runtime. */
 #ifndef REGISTRATION_H
 #define REGISTRATION_H
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -11,6 +12,11 @@ struct conn;
 struct shard;
 struct msg;
 struct crypto_job;
+struct session_shard;
+
+/* How long a registration waits for the other nodes' answer to its claim
+ * (bus.h) before it takes the SIG as free. */
+#define REGISTRATION_CLAIM_MS 1000
 
 void registration_open(struct conn *c);
 void registration_register3(struct conn *c, const struct msg *m, const char *text);
@@ -18,6 +24,13 @@ void registration_tick(struct conn *c, uint64_t now_ms);
 /* On the owner shard: the SIG is registered there and register4 goes out. */
 void registration_arrived(struct conn *c);
 void registration_gone(struct conn *c);
+/* The other nodes answered claim (the bus): in_use when one holds the SIG
+ * and --on-duplicate is reject. Ignored unless c still waits for it. */
+void registration_claimed(struct conn *c, uint64_t claim, bool in_use);
+/* Another node claims sig, which this shard may hold: with
+ * --on-duplicate reject, true (in use); with replace, the holder here gets
+ * REPLACED and close 4000, and false. */
+bool registration_claim_from_bus(struct session_shard *ss, const char *sig);
 
 /* A crypto thread finished a job: it goes back to its shard as mail. */
 void registration_done(struct crypto_job *job);

@@ -1,4 +1,5 @@
 #include "route.h"
+#include "bus.h"
 #include "clock.h"
 #include "config.h"
 #include "mailbox.h"
@@ -61,35 +62,70 @@ void route_on_reply(struct shard *s, int src, void *msg, size_t len) {
     if (c) conn_send_text(c, r->json, r->len);
 }
 
+/* Queues the acceptEnvelop for the recipient this shard holds under `to`:
+ * NULL, or the code of the refusal. *absent: nobody here holds it. */
+static const char *queue_here(struct session_shard *ss, const char *to, uint64_t hash, const char *text,
+                              size_t len, bool *absent) {
+    struct session *r = registry_find(&ss->registry, to, hash);
+    struct conn *rc = r ? conn_of_session(r) : NULL;
+    *absent = false;
+    if (!rc || !conn_is_open(rc)) {
+        *absent = true;
+        return "RECIPIENT_NOT_AVAILABLE";
+    }
+    if (conn_backlogged(rc)) {
+        COUNT(&ss->stats, recipient_backlogged);
+        return "RECIPIENT_BACKLOGGED";
+    }
+    if (conn_send_text(rc, text, len) != 0) {
+        COUNT(&ss->stats, recipient_not_available);
+        return "RECIPIENT_NOT_AVAILABLE"; /* it was dropped: out of memory */
+    }
+    COUNT(&ss->stats, envelopes_delivered);
+    return NULL;
+}
+
+/* The answer to an envelope's sender in ss->scratch: its length, 0 when
+ * there is nothing to say (delivered, no id). */
+static int answer(struct session_shard *ss, const char *code, const char *text, uint32_t to_off, uint32_t to_len,
+                  uint32_t id_off, uint32_t id_len) {
+    if (code)
+        return reply_error(ss->scratch, ss->scratch_cap, code, text + to_off, to_len, id_len ? text + id_off : NULL,
+                           id_len);
+    if (!id_len) return 0;
+    return reply_delivered(ss->scratch, ss->scratch_cap, text + id_off, id_len);
+}
+
 /* The owner shard's part of an envelope: find the recipient, queue the
- * acceptEnvelop, answer the sender. */
+ * acceptEnvelop, answer the sender; a SIG held nowhere on this node goes
+ * to the bus, when there is one. */
 static void deliver_here(struct session_shard *ss, unsigned src, uint64_t sender, const char *to, uint64_t hash,
                          uint64_t read_ns, const char *text, size_t len, uint32_t to_off, uint32_t to_len,
                          uint32_t id_off, uint32_t id_len) {
-    struct session *r = registry_find(&ss->registry, to, hash);
-    struct conn *rc = r ? conn_of_session(r) : NULL;
-    const char *code = NULL;
-    if (!rc || !conn_is_open(rc)) {
-        code = "RECIPIENT_NOT_AVAILABLE";
-        COUNT(&ss->stats, recipient_not_available);
-    } else if (conn_backlogged(rc)) {
-        code = "RECIPIENT_BACKLOGGED";
-        COUNT(&ss->stats, recipient_backlogged);
-    } else if (conn_send_text(rc, text, len) != 0) {
-        code = "RECIPIENT_NOT_AVAILABLE"; /* it was dropped: out of memory */
-        COUNT(&ss->stats, recipient_not_available);
+    bool absent;
+    const char *code = queue_here(ss, to, hash, text, len, &absent);
+    if (absent) {
+        const struct bus_ops *bus = ss->v1->bus;
+        if (!bus) {
+            COUNT(&ss->stats, recipient_not_available);
+        } else if (bus->envelope(ss, src, sender, to, text, len, to_off, to_len, id_off, id_len)) {
+            COUNT(&ss->stats, bus_published);
+            return; /* the other node answers, if it has something to say */
+        } else {
+            COUNT(&ss->stats, bus_unavailable);
+            code = "BUS_UNAVAILABLE";
+        }
     }
-    int n;
-    if (code) {
-        n = reply_error(ss->scratch, ss->scratch_cap, code, text + to_off, to_len, id_len ? text + id_off : NULL,
-                        id_len);
-    } else {
-        COUNT(&ss->stats, envelopes_delivered);
-        histogram_observe(&ss->route_time, &route_time_bounds, clock_ns() - read_ns);
-        if (!id_len) return;
-        n = reply_delivered(ss->scratch, ss->scratch_cap, text + id_off, id_len);
-    }
-    route_reply(ss, src, sender, ss->scratch, n);
+    if (!code) histogram_observe(&ss->route_time, &route_time_bounds, clock_ns() - read_ns);
+    route_reply(ss, src, sender, ss->scratch, answer(ss, code, text, to_off, to_len, id_off, id_len));
+}
+
+int route_from_bus(struct session_shard *ss, const char *to, const char *text, size_t len, uint32_t to_off,
+                   uint32_t to_len, uint32_t id_off, uint32_t id_len) {
+    bool absent;
+    const char *code = queue_here(ss, to, sig_hash(to), text, len, &absent);
+    if (absent) COUNT(&ss->stats, recipient_not_available);
+    return answer(ss, code, text, to_off, to_len, id_off, id_len);
 }
 
 void route_on_envelope(struct shard *s, int src, void *msg, size_t len) {
@@ -176,12 +212,42 @@ void route_envelope(struct conn *c, struct msg *m, char *text, size_t len) {
     memcpy(e->text, text, len);
 }
 
-static int invite4_json(struct session_shard *ss, const char *sig, uint64_t hash) {
+/* The invite4 for a SIG this shard owns, in ss->scratch; -1 when nobody
+ * here holds it. */
+static int invite4_here(struct session_shard *ss, const char *sig, uint64_t hash) {
     struct session *r = registry_find(&ss->registry, sig, hash);
     if (r && conn_is_open(conn_of_session(r)))
         return reply_invite4(ss->scratch, ss->scratch_cap, sig, r->identity + SIG_LEN + 1);
+    return -1;
+}
+
+int route_invite4_from_bus(struct session_shard *ss, const char *sig) {
+    int n = invite4_here(ss, sig, sig_hash(sig));
+    if (n >= 0) return n;
     COUNT(&ss->stats, lookups_not_available);
     return reply_invite4_error(ss->scratch, ss->scratch_cap, sig, "RECIPIENT_NOT_AVAILABLE");
+}
+
+/* The owner shard's part of a look-up: the answer goes to connection
+ * sender of shard src, now or, through the bus, later. */
+static void lookup_here(struct session_shard *ss, unsigned src, uint64_t sender, const char *sig, uint64_t hash) {
+    int n = invite4_here(ss, sig, hash);
+    if (n < 0) {
+        const struct bus_ops *bus = ss->v1->bus;
+        if (bus && bus->lookup(ss, src, sender, sig)) {
+            COUNT(&ss->stats, bus_published);
+            return;
+        }
+        const char *code = "RECIPIENT_NOT_AVAILABLE";
+        if (bus) {
+            code = "BUS_UNAVAILABLE";
+            COUNT(&ss->stats, bus_unavailable);
+        } else {
+            COUNT(&ss->stats, lookups_not_available);
+        }
+        n = reply_invite4_error(ss->scratch, ss->scratch_cap, sig, code);
+    }
+    route_reply(ss, src, sender, ss->scratch, n);
 }
 
 void route_lookup(struct conn *c, const struct msg *m, const char *text) {
@@ -192,8 +258,7 @@ void route_lookup(struct conn *c, const struct msg *m, const char *text) {
     uint64_t hash = sig_hash(sig);
     unsigned dest = owner_of(s, hash);
     if (dest == shard_id(s)) {
-        int n = invite4_json(ss, sig, hash);
-        if (n > 0) conn_send_text(c, ss->scratch, (size_t)n);
+        lookup_here(ss, dest, conn_id(c), sig, hash);
         return;
     }
     struct lookup_mail *l = mail_reserve(s, dest, ss->v1->mail_lookup, sizeof *l);
@@ -211,7 +276,5 @@ void route_lookup(struct conn *c, const struct msg *m, const char *text) {
 void route_on_lookup(struct shard *s, int src, void *msg, size_t len) {
     (void)len;
     struct lookup_mail *l = msg;
-    struct session_shard *ss = session_shard_of(s);
-    int n = invite4_json(ss, l->sig, l->hash);
-    route_reply(ss, (unsigned)src, l->sender, ss->scratch, n);
+    lookup_here(session_shard_of(s), (unsigned)src, l->sender, l->sig, l->hash);
 }

@@ -11,6 +11,7 @@
 struct conn;
 struct shard;
 struct msg;
+struct session_shard;
 
 struct session_shard;
 struct session;
@@ -26,5 +27,13 @@ void route_lookup(struct conn *c, const struct msg *m, const char *text);
 void route_on_envelope(struct shard *s, int src, void *msg, size_t len);
 void route_on_lookup(struct shard *s, int src, void *msg, size_t len);
 void route_on_reply(struct shard *s, int src, void *msg, size_t len);
+
+/* An envelope from another node for a SIG this shard owns: queued for its
+ * recipient; the answer for its sender in ss->scratch, its length (0:
+ * nothing to say). */
+int route_from_bus(struct session_shard *ss, const char *to, const char *text, size_t len, uint32_t to_off,
+                   uint32_t to_len, uint32_t id_off, uint32_t id_len);
+/* A look-up from another node: the invite4 in ss->scratch, its length. */
+int route_invite4_from_bus(struct session_shard *ss, const char *sig);
 
 #endif

@@ -1,4 +1,5 @@
 #include "session.h"
+#include "bus.h"
 #include "clock.h"
 #include "config.h"
 #include "crypto_pool.h"
@@ -111,6 +112,15 @@ void *session_shard_init(struct shard *s, void *ctx) {
         free(ss->scratch);
         free(ss->keyed);
         registry_destroy(&ss->registry);
+        free(ss);
+        return NULL;
+    }
+    /* Its connection to the bus is the shard's own, made on its thread. A
+     * bus that cannot be reached now is not a failure: it is retried. */
+    if (v1->bus && v1->bus->shard_open(ss) != 0) {
+        registry_destroy(&ss->registry);
+        free(ss->scratch);
+        free(ss->keyed);
         free(ss);
         return NULL;
     }

@@ -21,6 +21,7 @@ struct runtime;
 struct server_key;
 struct crypto_pool;
 struct d25_key;
+struct bus_ops;
 
 /* Process-wide, read-only once the shards run. */
 struct v1 {
@@ -33,6 +34,8 @@ struct v1 {
     /* The 2025 dialect beside it (d25_session.h). */
     const struct d25_key *x25519;
     unsigned mail_d25_envelope, mail_d25_result;
+    /* The bus to other nodes (bus.h), NULL: this node alone. */
+    const struct bus_ops *bus;
 };
 
 /* One connection's protocol state: the runtime's ext area of it. */
@@ -48,6 +51,9 @@ struct session {
     uint64_t sig_hash;
     uint32_t rate_tokens;    /* thousandths of an envelope */
     uint64_t rate_ms;
+    void *bus_sub;           /* the bus subscription to its SIG, while registered */
+    uint64_t claim;          /* the bus claim it waits for before registering; 0: none */
+    uint64_t claim_deadline_ms; /* past it, a claim nobody answered is taken as granted */
 };
 
 #define SESSION_STATS(X)                                                                          \
@@ -83,7 +89,14 @@ struct session {
     X(d25_already_registered, "2025 dialect: registrations refused with SOCKET_ALREADY_REGISTERED") \
     X(d25_refused, "2025 dialect: messages answered with an error (SOCKET_NOT_REGISTERED, MISMATCHED_SOCKET_PUBLIC_KEY, ...)") \
     X(d25_replayed_nonce, "2025 dialect: envelopes refused with REPLAYED_NONCE")                  \
-    X(d25_delivered, "2025 dialect: envelopes queued for their recipient")
+    X(d25_delivered, "2025 dialect: envelopes queued for their recipient")                        \
+    X(bus_unavailable, "envelopes and look-ups refused with BUS_UNAVAILABLE: not held here, bus down") \
+    X(bus_published, "envelopes and look-ups sent to other nodes over the bus")                  \
+    X(bus_received, "envelopes, look-ups and claims received from other nodes")                  \
+    X(bus_not_available, "envelopes and look-ups sent over the bus that no node held")           \
+    X(bus_answers_lost, "answers from the bus that found no sender waiting")                     \
+    X(bus_replaced, "connections replaced by a registration of their SIG on another node")       \
+    X(bus_claims, "registrations that asked the other nodes for their SIG first")
 
 struct session_stats {
     SESSION_STATS(COUNTER_FIELD)
@@ -105,6 +118,7 @@ struct session_shard {
     struct histogram registration_time, route_time;
     counter_t registered;   /* SIGs in the registry now */
     struct log_limiter log_lim;
+    void *bus;              /* this shard's part of the bus (bus_nats.c), NULL: none */
 };
 
 extern const struct histogram_bounds registration_time_bounds, route_time_bounds;

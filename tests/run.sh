@@ -88,16 +88,24 @@ step "plain: browser" env REFLECTOR=build/reflector node --test tests/browser/
 # deploy/: nginx and HAProxy from its files in front of the plain build,
 # over TLS; the systemd unit and the sysctl file checked.
 step "plain: deploy" env REFLECTOR=build/reflector node --test tests/deploy/
+# Several nodes (tests/cluster/): a real 3-server NATS cluster and 3 relays
+# joined through it (--nats); one file at a time, each starts its own.
+step "plain: cluster" env REFLECTOR=build/reflector node --test --test-concurrency=1 tests/cluster/
 # Hostile clients (tests/hostile/): the plain build only, about a minute and a half.
 step "plain: hostile" env REFLECTOR=build/reflector $PY -m unittest discover -s tests/hostile -t .
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
   suites asan build/asan/reflector
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
+  step "asan: cluster" env REFLECTOR=build/asan/reflector node --test --test-concurrency=1 tests/cluster/
 # The threaded parts: shards, the crypto pool and the queues between them.
 TSAN_OPTIONS="halt_on_error=0 second_deadlock_stack=1" \
   step "tsan: node clients" env REFLECTOR=build/tsan/reflector node --test tests/node/
 # TLS: the handshake threads and the shards hand each connection back and forth.
 TSAN_OPTIONS="halt_on_error=0 second_deadlock_stack=1" \
   step "tsan: tls" env REFLECTOR=build/tsan/reflector $PY -m unittest tests.integration.test_tls
+# cnats' threads hand messages to the shards: the cluster tests under TSan.
+TSAN_OPTIONS="halt_on_error=0 second_deadlock_stack=1" \
+  step "tsan: cluster" env REFLECTOR=build/tsan/reflector node --test --test-concurrency=1 tests/cluster/
 # The benchmark baseline (bench/peer) passes the same protocol tests. Its
 # one event loop shares the cores with its crypto threads, so the load
 # test's round trips during a 500-registration storm reach about a second

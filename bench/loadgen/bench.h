@@ -26,6 +26,8 @@ enum pattern { PAT_PAIRS, PAT_RANDOM, PAT_CROSS, PAT_SAME };
 
 struct opts {
     struct target target; /* --url; its addresses are filled in main */
+    struct target target2; /* --url2: the second client of each pair connects here */
+    bool has_target2;
     const char *connect_to;
     const char *ca;
     bool insecure, tls_resume;
@@ -44,6 +46,8 @@ struct opts {
     unsigned reg_inflight;
     unsigned reg_pool;  /* distinct keys the storm cycles through */
     int pid;            /* the target's, for its CPU, context switches and RSS; 0: not measured */
+    int pids[8];        /* --pid A,B,...: CPU and context switches summed over all (pids[0] is pid) */
+    unsigned npids;
     const char *keys;
     unsigned threads;
     const char *sources; /* --sources as given; NULL: 127.0.0.x as needed for a loopback target */

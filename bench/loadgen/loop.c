@@ -268,9 +268,16 @@ bool worker_may_connect(struct worker *w, uint64_t now) {
     return true;
 }
 
+/* --url2: the second client of each pair (an odd index; partners are
+ * i and i ^ 1) connects to the other node. */
+static const struct target *target_of(const struct worker *w, const struct client *c) {
+    const struct opts *o = w->b->o;
+    return o->has_target2 && (c->idx & 1) ? &o->target2 : &o->target;
+}
+
 void client_start(struct worker *w, struct client *c) {
     const struct bench *b = w->b;
-    const struct target *t = &b->o->target;
+    const struct target *t = target_of(w, c);
     const struct sockaddr *dst = target_addr(t);
     c->gen++;
     c->state = CS_CONNECTING;
@@ -320,7 +327,7 @@ void client_close(struct worker *w, struct client *c) {
 }
 
 static void send_upgrade(struct worker *w, struct client *c) {
-    const struct target *t = &w->b->o->target;
+    const struct target *t = target_of(w, c);
     char req[1536];
     /* The 2025 dialect names its client in the path: "/<X25519 key>". */
     char keypath[48];

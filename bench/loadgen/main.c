@@ -84,6 +84,7 @@ static int run(struct opts *o) {
         if (fd < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0 || !(json_stream = fdopen(fd, "w"))) return 1;
     }
     if (target_resolve(&o->target, o->connect_to) != 0) return 1;
+    if (o->has_target2 && target_resolve(&o->target2, NULL) != 0) return 1;
     struct tls_trust trust;
     if (o->target.tls && tls_trust_init(&trust, &o->target, o->ca, o->insecure, o->tls_resume) != 0) return 1;
     const struct tls_trust *tls = o->target.tls ? &trust : NULL;
@@ -98,6 +99,22 @@ static int run(struct opts *o) {
     char pem[1024];
     size_t pem_len;
     if (probe_server_key(o, tls, pem, sizeof pem, &pem_len) != 0) goto out;
+    if (o->has_target2) {
+        /* The clients' proofs are made for one server key: both nodes must
+         * run with the same --key. */
+        char pem2[1024];
+        size_t pem2_len;
+        struct target first = o->target;
+        o->target = o->target2;
+        int r2 = probe_server_key(o, NULL, pem2, sizeof pem2, &pem2_len);
+        o->target = first;
+        if (r2 != 0) goto out;
+        if (pem2_len != pem_len || memcmp(pem, pem2, pem_len) != 0) {
+            fprintf(stderr, "reflector-bench: --url and --url2 have different server keys: start both with the same --key\n");
+            rc = 2;
+            goto out;
+        }
+    }
     const struct sockaddr *dst = target_addr(&o->target);
     if (o->sources) {
         if (sources_parse(&src, o->sources, dst->sa_family) != 0 || check_sources(&src) != 0) {

@@ -18,6 +18,8 @@ static const char usage[] =
     "Target:\n"
     "  --url URL             ws:// or wss://HOST[:PORT][/PATH]; HOST a name, an IPv4 address or [IPv6]\n"
     "                        (default ws://127.0.0.1:8080/); names are resolved once, each address tried in turn\n"
+    "  --url2 URL            route, pairs: the second client of each pair connects here instead (another\n"
+    "                        node of a cluster, with the same --key as --url's): every envelope crosses nodes\n"
     "  --connect-to A[,A..]  connect to these addresses instead of resolving HOST (still the Host header,\n"
     "                        SNI and the name the certificate must carry)\n"
     "  --ca FILE             wss: trust the certificates in FILE (default: the system's)\n"
@@ -61,8 +63,9 @@ static const char usage[] =
     "  --fail-if COND,...    exit 3 when a condition holds, e.g. 'p99>5ms,errors>0'; metrics: %s\n"
     "  --strict              exit 1 when any error was counted\n"
     "  --quiet               no progress line (there is none when stderr is not a terminal)\n"
-    "  --pid PID             the target's process: its CPU per envelope and registration, context\n"
-    "                        switches per envelope and RSS (/proc/PID), and idle's RSS per connection\n"
+    "  --pid PID[,PID..]     the target's process: its CPU per envelope and registration, context\n"
+    "                        switches per envelope and RSS (/proc/PID), and idle's RSS per connection;\n"
+    "                        several (the nodes of a cluster): CPU and switches summed, RSS the first's\n"
     "  --target NAME         label for the table and JSON (default relay)\n"
     "  --series-cap N        rows the JSON time series keeps; longer runs merge rows (default 1024)\n"
     "  --ecdh-rate S         instead: measure single-thread P-521 ECDH for S seconds (the register yardstick)\n"
@@ -73,11 +76,13 @@ enum {
     O_URL = 256, O_DIALECT, O_CLIENTS, O_DURATION, O_WARMUP, O_WINDOW, O_RATE, O_SIZE, O_PATTERN, O_REG_RATE,
     O_REG_INFLIGHT, O_REG_POOL, O_PID, O_KEYS, O_THREADS, O_SOURCES, O_SETUP_INFLIGHT, O_SETUP_TIMEOUT,
     O_JSON, O_TARGET, O_STRICT, O_ECDH, O_HELP, O_SHARDS, O_CONNECT_TO, O_CA, O_INSECURE, O_TLS_RESUME,
-    O_STAGES, O_CONNECT_RATE, O_CHURN, O_TIMESERIES, O_QUIET, O_FAIL_IF, O_SHARD, O_START_AT, O_SERIES_CAP
+    O_STAGES, O_CONNECT_RATE, O_CHURN, O_TIMESERIES, O_QUIET, O_FAIL_IF, O_SHARD, O_START_AT, O_SERIES_CAP,
+    O_URL2
 };
 
 static const struct option longopts[] = {
     {"url", required_argument, NULL, O_URL},
+    {"url2", required_argument, NULL, O_URL2},
     {"connect-to", required_argument, NULL, O_CONNECT_TO},
     {"ca", required_argument, NULL, O_CA},
     {"insecure", no_argument, NULL, O_INSECURE},
@@ -186,6 +191,11 @@ int opts_parse(struct opts *o, int argc, char **argv) {
         case O_URL:
             if (target_parse_url(&o->target, optarg, &why) != 0) return bad("url", optarg, why);
             break;
+        case O_URL2:
+            if (target_parse_url(&o->target2, optarg, &why) != 0) return bad("url2", optarg, why);
+            if (o->target2.tls) return bad("url2", optarg, "want a ws:// URL");
+            o->has_target2 = true;
+            break;
         case O_CONNECT_TO: o->connect_to = optarg; break;
         case O_CA: o->ca = optarg; break;
         case O_INSECURE: o->insecure = true; break;
@@ -263,10 +273,19 @@ int opts_parse(struct opts *o, int argc, char **argv) {
         case O_REG_POOL:
             if (count(optarg, 1, 1000000, &o->reg_pool)) return bad("reg-pool", optarg, "want 1..1000000");
             break;
-        case O_PID:
-            if (num(optarg, 1, 1e9, &d) || d != (int)d) return bad("pid", optarg, "want a process id");
-            o->pid = (int)d;
+        case O_PID: {
+            o->npids = 0;
+            char list[256];
+            snprintf(list, sizeof list, "%s", optarg);
+            for (char *save = NULL, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+                if (o->npids == sizeof o->pids / sizeof o->pids[0] || num(t, 1, 1e9, &d) || d != (int)d)
+                    return bad("pid", optarg, "want a process id, or up to 8 separated by commas");
+                o->pids[o->npids++] = (int)d;
+            }
+            if (o->npids == 0) return bad("pid", optarg, "want a process id");
+            o->pid = o->pids[0];
             break;
+        }
         case O_KEYS:
             o->keys = optarg;
             keys_given = true;
@@ -339,5 +358,7 @@ int opts_parse(struct opts *o, int argc, char **argv) {
     if ((o->ca || o->insecure || o->tls_resume) && !o->target.tls)
         return bad(o->ca ? "ca" : o->insecure ? "insecure" : "tls-resume", "", "only for a wss:// URL");
     if (o->ca && o->insecure) return bad("insecure", "", "--ca and --insecure contradict each other");
+    if (o->has_target2 && (o->target.tls || o->pattern != PAT_PAIRS))
+        return bad("url2", "", "only with a ws:// --url and --pattern pairs");
     return 0;
 }

@@ -95,6 +95,22 @@ void scenario_cost(struct result *r, const struct tally *t, uint64_t envelopes, 
     r->rss_kib = z->rss_kib;
 }
 
+/* The target's CPU and context switches, summed over every --pid; the
+ * first one's RSS. */
+static void read_targets(const struct opts *o, struct proc_sample *sum) {
+    proc_read(o->pids[0], sum);
+    for (unsigned i = 1; i < o->npids && sum->ok; i++) {
+        struct proc_sample x;
+        if (!proc_read(o->pids[i], &x)) {
+            sum->ok = false;
+            break;
+        }
+        sum->tasks += x.tasks;
+        sum->cpu_ns += x.cpu_ns;
+        sum->ctxsw += x.ctxsw;
+    }
+}
+
 /* The plan's steps: go, read the target around the stat window, wait for
  * the end of the timeline. */
 static void follow_plan(struct bench *b, const struct scenario *sc, struct tally *t, uint64_t start_at) {
@@ -105,9 +121,9 @@ static void follow_plan(struct bench *b, const struct scenario *sc, struct tally
     atomic_store(&b->phase, 1);
     if (o->pid > 0 && b->stat_end > b->stat_start) {
         sleep_until(b->stat_start);
-        proc_read(o->pid, &t->at_start);
+        read_targets(o, &t->at_start);
         sleep_until(b->stat_end);
-        proc_read(o->pid, &t->at_end);
+        read_targets(o, &t->at_end);
     }
     sleep_until(b->send_stop > b->storm_stop ? b->send_stop : b->storm_stop);
 }

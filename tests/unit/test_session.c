@@ -5,8 +5,11 @@
  * result for a reused connection id, the registration timeout and the
  * per-address admission. Proofs are real (the interop vectors' keys) and
  * computed by the real crypto pool. */
+#include "bus.h"
+#include "clock.h"
 #include "config.h"
 #include "crypto_pool.h"
+#include "registration.h"
 #include "fake_runtime.h"
 #include "registry.h"
 #include "server_key.h"
@@ -326,5 +329,163 @@ TEST(session_a_reconnecting_key_pair_uses_the_key_cache) {
     free(msg);
     fake_deliver_posted(1, 5000);
     CHECK(strstr(fake_last(forger), "\"error\":\"PROOF_FAILED\"") != NULL);
+    stop();
+}
+
+/* --- the bus to other nodes (bus.h), as a fake that records its calls --- */
+
+static struct {
+    bool up;
+    int envelopes, lookups, holds, releases, claims;
+    char last_to[SIG_LEN + 1];
+    struct conn *claimer;
+} bus;
+
+static int fb_open(struct session_shard *ss) {
+    (void)ss;
+    return 0;
+}
+static bool fb_envelope(struct session_shard *ss, unsigned src, uint64_t sender, const char *to, const char *text,
+                        size_t len, uint32_t to_off, uint32_t to_len, uint32_t id_off, uint32_t id_len) {
+    (void)ss, (void)src, (void)sender, (void)text, (void)len, (void)to_off, (void)to_len, (void)id_off, (void)id_len;
+    if (!bus.up) return false;
+    bus.envelopes++;
+    memcpy(bus.last_to, to, SIG_LEN);
+    return true;
+}
+static bool fb_lookup(struct session_shard *ss, unsigned src, uint64_t sender, const char *sig) {
+    (void)ss, (void)src, (void)sender, (void)sig;
+    if (!bus.up) return false;
+    bus.lookups++;
+    return true;
+}
+static void fb_hold(struct session_shard *ss, struct session *sess) {
+    (void)ss;
+    bus.holds++;
+    sess->bus_sub = &bus;
+}
+static void fb_release(struct session_shard *ss, struct session *sess) {
+    (void)ss;
+    if (!sess->bus_sub) return;
+    bus.releases++;
+    sess->bus_sub = NULL;
+}
+static bool fb_claim(struct session_shard *ss, struct conn *c) {
+    (void)ss;
+    if (!bus.up) return false;
+    bus.claims++;
+    bus.claimer = c;
+    session_of(c)->claim = 77;
+    return true;
+}
+static const struct bus_ops fake_bus = {
+    .shard_open = fb_open, .envelope = fb_envelope, .lookup = fb_lookup, .hold = fb_hold,
+    .release = fb_release, .claim = fb_claim};
+
+static bool start_bus(const char *flag1, const char *value1) {
+    memset(&bus, 0, sizeof bus);
+    bus.up = true;
+    if (!start(1, flag1, value1)) return false;
+    v1.bus = &fake_bus;
+    return true;
+}
+
+/* Registers case k on the one shard; the other nodes answer its claim. */
+static struct conn *registered_on_bus(int k, uint64_t addr, bool in_use) {
+    int claims = bus.claims;
+    struct conn *c = registered(0, k, addr);
+    if (bus.claims > claims && bus.claimer == c) {
+        if (c->nsent != 1) return NULL; /* nothing before the others answer */
+        registration_claimed(c, 77, in_use);
+    }
+    return c;
+}
+
+TEST(session_bus_envelopes_and_lookups_for_sigs_held_elsewhere) {
+    CHECK(start_bus(NULL, NULL));
+    struct conn *a = registered_on_bus(0, 1, false);
+    CHECK(a && is_verified(fake_last(a)));
+    CHECK(bus.claims == 1 && bus.holds == 1 && session_of(a)->bus_sub == &bus);
+    /* Case 1 is registered nowhere here: the bus takes it, no answer yet. */
+    char msg[512], sig1[SIG_LEN + 1];
+    vector_sig(1, sig1);
+    envelope(msg, sizeof msg, 0, 1, "\"e1\"");
+    int before = a->nsent;
+    fake_message(a, msg);
+    CHECK(bus.envelopes == 1 && strcmp(bus.last_to, sig1) == 0 && a->nsent == before);
+    snprintf(msg, sizeof msg, "{\"handler\":\"invite3\",\"publicKeySig\":\"%s\"}", sig1);
+    fake_message(a, msg);
+    CHECK(bus.lookups == 1 && a->nsent == before);
+    /* The bus down: BUS_UNAVAILABLE, with to and id; the look-up too. */
+    bus.up = false;
+    envelope(msg, sizeof msg, 0, 1, "\"e2\"");
+    fake_message(a, msg);
+    char want[256];
+    snprintf(want, sizeof want, "{\"handler\":\"error\",\"error\":\"BUS_UNAVAILABLE\",\"to\":\"%s\",\"id\":\"e2\"}", sig1);
+    CHECK(strcmp(fake_last(a), want) == 0);
+    snprintf(msg, sizeof msg, "{\"handler\":\"invite3\",\"publicKeySig\":\"%s\"}", sig1);
+    fake_message(a, msg);
+    snprintf(want, sizeof want, "{\"handler\":\"invite4\",\"publicKeySig\":\"%s\",\"error\":\"BUS_UNAVAILABLE\"}", sig1);
+    CHECK(strcmp(fake_last(a), want) == 0);
+    CHECK(counter_get(&session_shard_of(fake_shard(0))->stats.bus_unavailable) == 2);
+    /* A SIG held here never goes to the bus. */
+    bus.up = true;
+    registered_on_bus(1, 2, false);
+    envelope(msg, sizeof msg, 0, 1, "\"e3\"");
+    fake_message(a, msg);
+    CHECK(bus.envelopes == 1 && strcmp(fake_last(a), "{\"handler\":\"delivered\",\"id\":\"e3\"}") == 0);
+    stop();
+}
+
+TEST(session_bus_claims_and_subscriptions) {
+    /* Another node holds the SIG and --on-duplicate is reject there. */
+    CHECK(start_bus("--on-duplicate", "reject"));
+    struct conn *c = registered_on_bus(0, 1, true);
+    CHECK(c && strstr(fake_last(c), "\"error\":\"SIG_IN_USE\"") && bus.holds == 0);
+    stop();
+
+    /* A takeover on this node hands the subscription over: one hold, one
+     * release when the newer goes. */
+    CHECK(start_bus(NULL, NULL));
+    struct conn *old = registered_on_bus(0, 1, false);
+    struct conn *new = registered_on_bus(0, 2, false);
+    CHECK(bus.claims == 1 && bus.holds == 1 && !old->open && is_verified(fake_last(new)));
+    CHECK(session_of(new)->bus_sub == &bus && session_of(old)->bus_sub == NULL);
+    fake_peer_close(new);
+    CHECK(bus.releases == 1);
+    stop();
+
+    /* A claim nobody answers is taken as granted after its deadline; an
+     * answer for another claim is ignored. */
+    CHECK(start_bus(NULL, NULL));
+    struct conn *w = registered(0, 0, 1);
+    CHECK(bus.claimer == w && w->nsent == 1);
+    registration_claimed(w, 78, false);
+    CHECK(w->nsent == 1);
+    registration_tick(w, clock_mono_ms());
+    CHECK(w->nsent == 1);
+    registration_tick(w, clock_mono_ms() + REGISTRATION_CLAIM_MS + 10);
+    CHECK(is_verified(fake_last(w)) && bus.holds == 1);
+    /* The bus down: registered at once, without asking. */
+    bus.up = false;
+    fake_peer_close(w);
+    struct conn *d = registered(0, 1, 2);
+    CHECK(is_verified(fake_last(d)) && bus.claims == 1 && bus.holds == 2);
+    stop();
+
+    /* Another node claims a SIG held here: replace closes the holder with
+     * REPLACED and gives the subscription up; reject refuses. */
+    CHECK(start_bus(NULL, NULL));
+    struct conn *h = registered_on_bus(0, 1, false);
+    char sig[SIG_LEN + 1];
+    vector_sig(0, sig);
+    CHECK(!registration_claim_from_bus(session_shard_of(fake_shard(0)), sig));
+    CHECK(strcmp(fake_last(h), "{\"handler\":\"error\",\"error\":\"REPLACED\"}") == 0 && h->close_code == 4000);
+    CHECK(bus.releases == 1 && registry_find(&session_shard_of(fake_shard(0))->registry, sig, sig_hash(sig)) == NULL);
+    stop();
+    CHECK(start_bus("--on-duplicate", "reject"));
+    h = registered_on_bus(0, 1, false);
+    CHECK(registration_claim_from_bus(session_shard_of(fake_shard(0)), sig));
+    CHECK(h->open && bus.releases == 0);
     stop();
 }
