@@ -211,6 +211,7 @@ build/obj/bench/loadgen/report_page.o: bench/loadgen/report_page.html
 bench: deps
 	$(SUBMAKE) build/reflector build/reflector-bench
 	/usr/bin/python3 bench/driver/compare.py
+	/usr/bin/python3 bench/driver/tls.py
 # wss:// (the relay's own TLS) beside ws://: route CPU, idle RSS, handshakes.
 bench-tls: deps
 	$(SUBMAKE) build/reflector build/reflector-bench
