@@ -37,7 +37,7 @@ SESSION_TEST_SRC := tests/unit/main.c tests/unit/vectors.c tests/unit/fake_runti
 # Beside both layers, like main.c: the metrics' content and the reload.
 BESIDE_SRC := relay/metrics.c relay/reload.c
 RUNTIME_TEST_SRC := tests/unit/main.c tests/unit/fake_io.c tests/unit/test_runtime.c \
-                    $(filter-out relay/io_uring.c relay/key_file.c $(SESSION_SRC) $(BESIDE_SRC),$(RELAY_SRC))
+                    $(filter-out relay/io_uring.c relay/io.c relay/epoll.c relay/key_file.c $(SESSION_SRC) $(BESIDE_SRC),$(RELAY_SRC))
 UNIT_SRC   := $(filter-out tests/unit/fake_runtime.c tests/unit/test_session.c tests/unit/test_crypto_pool.c \
                            tests/unit/fake_io.c tests/unit/test_runtime.c,$(sort $(wildcard tests/unit/*.c)))
 
