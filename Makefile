@@ -64,7 +64,7 @@ $(eval $(call flavour,asan,$(ASAN_FLAGS)))
 $(eval $(call flavour,tsan,$(TSAN_FLAGS)))
 
 .PHONY: all unit clean sanitizers
-all: build/reflector build/unit-tests build/session-tests build/runtime-tests build/reflector-bench
+all: build/reflector build/unit-tests build/session-tests build/runtime-tests build/reflector-bench build/no-io-uring
 
 build/llhttp/include/llhttp.h: $(LLHTTP_INC)/llhttp.h
 	@mkdir -p $(dir $@)
@@ -74,6 +74,12 @@ build/reflector: $(plain_LIBOBJ) build/obj/relay/main.o
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
 build/unit-tests: $(plain_LIBOBJ) $(patsubst %.c,build/obj/%.o,$(UNIT_SRC))
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+# Runs a program with io_uring refused as Docker's default seccomp profile
+# refuses it: the tests of the epoll fallback.
+build/no-io-uring: tests/seccomp/no_io_uring.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ -lseccomp
 
 build/session-tests: $(patsubst %.c,build/obj/%.o,$(SESSION_TEST_SRC))
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)

@@ -11,13 +11,13 @@ const struct io_ops *io_backend = &io_uring_ops;
 int io_select(enum io_choice choice, char *why, size_t whylen) {
     if (choice == IO_CHOICE_EPOLL) {
         io_backend = &io_epoll_ops;
-        snprintf(why, whylen, "--io epoll");
+        snprintf(why, whylen, "asked for (--io epoll)");
         return 0;
     }
     char refused[256];
     if (io_uring_usable(refused, sizeof refused) == 0) {
         io_backend = &io_uring_ops;
-        snprintf(why, whylen, "%s", choice == IO_CHOICE_URING ? "--io io_uring" : "io_uring works here");
+        snprintf(why, whylen, "%s", choice == IO_CHOICE_URING ? "asked for (--io io_uring)" : "io_uring works here");
         return 0;
     }
     if (choice == IO_CHOICE_URING) {

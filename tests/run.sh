@@ -79,6 +79,12 @@ step "session" ./build/session-tests "$SHARED"
 step "session (asan+ubsan)" ./build/asan/session-tests "$SHARED"
 TSAN_OPTIONS="halt_on_error=1" step "session (tsan)" ./build/tsan/session-tests "$SHARED"
 suites plain build/reflector
+# The same suites on the epoll backend, the one the relay falls back to where
+# io_uring is refused (tests/integration/test_io_backend.py proves the
+# fallback under a seccomp filter): the plain build, every relay a test
+# starts given --io epoll (tests/lib/relayproc.py, tests/node/relay.mjs).
+RELAY_ARGS="--io epoll" suites epoll build/reflector
+RELAY_ARGS="--io epoll" step "epoll: hostile" env REFLECTOR=build/reflector $PY -m unittest discover -s tests/hostile -t .
 # The browser client (proto/js): its state machine over the mock transport,
 # then the demo page in headless Chromium against the plain build.
 step "client: mock transport" node --test proto/js/test/

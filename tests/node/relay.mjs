@@ -13,6 +13,13 @@ export function binary() {
   return process.env.REFLECTOR || path.join(ROOT, 'build', 'reflector');
 }
 
+// Flags every relay of a run gets, before the test's own (which win):
+// tests/run.sh runs the suites again with RELAY_ARGS="--io epoll".
+// Split on spaces; no flag a suite passes this way needs quoting.
+export function extraArgs() {
+  return (process.env.RELAY_ARGS || '').split(/\s+/).filter(Boolean);
+}
+
 export function freePort() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
@@ -64,7 +71,7 @@ export class Relay {
   static async start(args = [], { threads = 2, logLevel = 'warn', timeoutMs = 10000, port: wanted = 0 } = {}) {
     const port = wanted || await freePort();
     const cmd = ['--listen', `${HOST}:${port}`, '--threads', String(threads),
-      '--log-level', logLevel, ...args];
+      '--log-level', logLevel, ...extraArgs(), ...args];
     const proc = spawn(binary(), cmd, { stdio: ['ignore', 'pipe', 'pipe'] });
     const relay = new Relay(proc, port);
     let spawnError = null;
