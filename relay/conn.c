@@ -16,6 +16,8 @@
 /* After our last bytes, how long a peer may take to read them and close
  * its side; counted from the last progress, not from when they were queued. */
 #define LINGER_MS 2000
+/* Chunks one send may take (a sendmsg of up to this many iovecs). */
+#define SEND_IOVS 16
 
 static inline const struct conn_handler *handler_of(const struct conn *c) { return c->handler; }
 static inline const struct config *cfg_of(const struct conn *c) { return c->shard->cfg; }
@@ -201,12 +203,14 @@ void conn_arrive(struct shard *s, struct conn *c) {
 void conn_send_now(struct conn *c) {
     c->dirty = false;
     if (c->send_in_flight || c->phase == PHASE_DEAD || c->move_to >= 0) return;
-    size_t len;
-    const uint8_t *p = outq_peek(&c->out, &len);
-    if (!len) return;
+    /* All that is queued, as one request: a backend that can write it
+     * with one system call does (epoll); io_uring sends the first chunk. */
+    struct iovec iov[SEND_IOVS];
+    int n = outq_peekv(&c->out, iov, SEND_IOVS);
+    if (!n) return;
     c->send_in_flight = true;
     COUNT(&c->shard->stats, sends);
-    io_send(c->shard->io, c->fd, conn_token(c), p, len);
+    io_sendv(c->shard->io, c->fd, conn_token(c), iov, n);
 }
 
 void conn_flush(struct conn *c) {

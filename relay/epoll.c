@@ -39,6 +39,7 @@
 /* Accepts per listener per loop iteration, so a flood of connections does
  * not starve the ones already open; the rest wait one iteration. */
 #define ACCEPTS_PER_RUN 64
+#define RECV_BURST 4
 
 /* What epoll_event.data holds: a socket (fd and its generation here, so
  * an event for a socket closed or detached since is recognised and
@@ -318,10 +319,12 @@ static void ep_cancel(struct io *io, enum io_kind kind, uint64_t token) {
     }
 }
 
-/* Written at once: the runtime calls this once per connection per loop
- * iteration with all that is queued, after the completions of that
- * iteration; a socket without room waits for its EPOLLOUT edge. */
-static void ep_send(struct io *io, int fd, uint64_t token, const void *buf, size_t len) {
+/* Written at once, all of it with one sendmsg: the runtime calls this
+ * once per connection per loop iteration with all that is queued, after
+ * the completions of that iteration. A socket without room waits for its
+ * EPOLLOUT edge and then sends the first buffer (the runtime goes on from
+ * wherever it stopped). */
+static void ep_sendv(struct io *io, int fd, uint64_t token, const struct iovec *iov, int iovcnt) {
     struct epoll_io *e = E(io);
     int rc = reg(e, fd);
     if (rc < 0) {
@@ -329,7 +332,8 @@ static void ep_send(struct io *io, int fd, uint64_t token, const void *buf, size
         return;
     }
     e->syscalls++;
-    ssize_t n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+    struct msghdr msg = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt};
+    ssize_t n = sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
         complete_later(e, (struct io_completion){.kind = IO_SEND, .token = token, .res = n >= 0 ? (int)n : -errno});
         return;
@@ -338,9 +342,14 @@ static void ep_send(struct io *io, int fd, uint64_t token, const void *buf, size
     st->flags |= F_SEND;
     if (errno != EINTR) st->flags &= ~(uint32_t)F_WRITABLE;
     st->send_token = token;
-    st->send_buf = buf;
-    st->send_len = len;
+    st->send_buf = iov[0].iov_base;
+    st->send_len = iov[0].iov_len;
     if (runnable(st)) mark_ready(e, fd);
+}
+
+static void ep_send(struct io *io, int fd, uint64_t token, const void *buf, size_t len) {
+    struct iovec iov = {.iov_base = (void *)buf, .iov_len = len};
+    ep_sendv(io, fd, token, &iov, 1);
 }
 
 /* One tick armed at a time (the shard's); the wait in io_run() ends by it. */
@@ -458,44 +467,53 @@ static void do_accept(struct epoll_io *e, int fd, io_handler handler, void *ctx)
     mark_ready(e, fd);
 }
 
-/* One buffer per socket per loop iteration: a busy socket does not keep
- * the others waiting. */
+/* Up to RECV_BURST buffers per socket per loop iteration, while they come
+ * back full: a busy socket is read without a trip through epoll_wait for
+ * each 4 KiB, and still does not keep the others waiting. */
 static void do_recv(struct epoll_io *e, int fd, io_handler handler, void *ctx) {
-    if (!e->nfree) {
-        mark_ready(e, fd); /* the buffers come back as this batch is handled */
-        return;
+    for (int round = 0;; round++) {
+        struct fd_state *st = &e->fds[fd];
+        if (!(st->flags & F_RECV) || !(st->flags & F_READABLE) || (st->flags & F_READY)) return;
+        if (!e->nfree || round == RECV_BURST) {
+            mark_ready(e, fd); /* the buffers come back as this batch is handled */
+            return;
+        }
+        uint16_t id = e->free_bufs[--e->nfree];
+        uint8_t *buf = e->buf_memory + (size_t)id * e->buf_size;
+        e->syscalls++;
+        ssize_t n = recv(fd, buf, e->buf_size, MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+            e->free_bufs[e->nfree++] = id;
+            if (errno == EINTR) mark_ready(e, fd);
+            else st->flags &= ~(uint32_t)F_READABLE;
+            return;
+        }
+        uint32_t gen = st->gen;
+        uint64_t token = st->recv_token;
+        struct io_completion c = {.kind = IO_RECV, .token = token};
+        bool full = false;
+        if (n > 0) {
+            c.res = (int)n;
+            c.more = true;
+            c.data = buf;
+            c.buf_id = id;
+            c.has_buf = true;
+            /* Short: the kernel had no more (unless the peer is gone, whose
+             * end must still be read: no edge comes for it again). */
+            full = (size_t)n == e->buf_size || (st->flags & F_HUP);
+            if (!full) st->flags &= ~(uint32_t)F_READABLE;
+        } else {
+            /* The end, or an error: the receive ends, as a ring's would. The
+             * readiness stays, so a receive armed again sees it too. */
+            e->free_bufs[e->nfree++] = id;
+            c.res = n == 0 ? 0 : -errno;
+            st->flags &= ~(uint32_t)F_RECV;
+            token_del(e, token);
+        }
+        handler(ctx, &c);
+        /* The handler may have cancelled, detached or closed it. */
+        if (!full || e->fds[fd].gen != gen || e->fds[fd].recv_token != token) return;
     }
-    uint16_t id = e->free_bufs[--e->nfree];
-    uint8_t *buf = e->buf_memory + (size_t)id * e->buf_size;
-    e->syscalls++;
-    ssize_t n = recv(fd, buf, e->buf_size, MSG_DONTWAIT);
-    struct fd_state *st = &e->fds[fd];
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
-        e->free_bufs[e->nfree++] = id;
-        if (errno == EINTR) mark_ready(e, fd);
-        else st->flags &= ~(uint32_t)F_READABLE;
-        return;
-    }
-    struct io_completion c = {.kind = IO_RECV, .token = st->recv_token};
-    if (n > 0) {
-        c.res = (int)n;
-        c.more = true;
-        c.data = buf;
-        c.buf_id = id;
-        c.has_buf = true;
-        /* Short: the kernel had no more (unless the peer is gone, whose
-         * end must still be read: no edge comes for it again). */
-        if ((size_t)n < e->buf_size && !(st->flags & F_HUP)) st->flags &= ~(uint32_t)F_READABLE;
-        else mark_ready(e, fd);
-    } else {
-        /* The end, or an error: the receive ends, as a ring's would. The
-         * readiness stays, so a receive armed again sees it too. */
-        e->free_bufs[e->nfree++] = id;
-        c.res = n == 0 ? 0 : -errno;
-        st->flags &= ~(uint32_t)F_RECV;
-        token_del(e, st->recv_token);
-    }
-    handler(ctx, &c);
 }
 
 static void on_event(struct epoll_io *e, const struct epoll_event *ev) {
@@ -583,7 +601,7 @@ static int ep_run(struct io *io, io_handler handler, void *ctx) {
         st = &e->fds[fd];
         if ((st->flags & F_ACCEPT) && (st->flags & F_READABLE)) do_accept(e, fd, handler, ctx);
         st = &e->fds[fd];
-        if ((st->flags & F_RECV) && (st->flags & F_READABLE) && !(st->flags & F_READY)) do_recv(e, fd, handler, ctx);
+        do_recv(e, fd, handler, ctx);
     }
     memmove(e->ready, e->ready + nready, (size_t)(e->nready - nready) * sizeof *e->ready);
     e->nready -= nready;
@@ -604,6 +622,7 @@ const struct io_ops io_epoll_ops = {
     .recv = ep_recv,
     .cancel = ep_cancel,
     .send = ep_send,
+    .sendv = ep_sendv,
     .tick = ep_tick,
     .watch_wake = ep_watch_wake,
     .wake = ep_wake,

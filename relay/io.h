@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 struct io;
 
@@ -54,6 +55,7 @@ struct io_ops {
     void (*recv)(struct io *io, int fd, uint64_t token);
     void (*cancel)(struct io *io, enum io_kind kind, uint64_t token);
     void (*send)(struct io *io, int fd, uint64_t token, const void *buf, size_t len);
+    void (*sendv)(struct io *io, int fd, uint64_t token, const struct iovec *iov, int iovcnt);
     void (*tick)(struct io *io, unsigned ms);
     void (*watch_wake)(struct io *io, int event_fd);
     void (*wake)(struct io *self, struct io *target);
@@ -95,6 +97,14 @@ static inline void io_recv(struct io *io, int fd, uint64_t token) { io_backend->
 static inline void io_cancel(struct io *io, enum io_kind kind, uint64_t token) { io_backend->cancel(io, kind, token); }
 static inline void io_send(struct io *io, int fd, uint64_t token, const void *buf, size_t len) {
     io_backend->send(io, fd, token, buf, len);
+}
+/* A send of several buffers in order, as one request: its completion says
+ * how many bytes went from the start. The iovec array need not outlive the
+ * call, the bytes must stay until the completion. A backend may send fewer
+ * than all (io_uring sends the first buffer; epoll writes them all with one
+ * sendmsg, one system call per connection per loop iteration). */
+static inline void io_sendv(struct io *io, int fd, uint64_t token, const struct iovec *iov, int iovcnt) {
+    io_backend->sendv(io, fd, token, iov, iovcnt);
 }
 static inline void io_tick(struct io *io, unsigned ms) { io_backend->tick(io, ms); }
 /* Arms a read of event_fd: another thread writing it completes an IO_WAKE
