@@ -600,11 +600,12 @@ static int ep_run(struct io *io, io_handler handler, void *ctx) {
         if ((st->flags & F_SEND) && (st->flags & F_WRITABLE)) do_send(e, fd, handler, ctx);
         st = &e->fds[fd];
         if ((st->flags & F_ACCEPT) && (st->flags & F_READABLE)) do_accept(e, fd, handler, ctx);
-        st = &e->fds[fd];
         do_recv(e, fd, handler, ctx);
     }
-    memmove(e->ready, e->ready + nready, (size_t)(e->nready - nready) * sizeof *e->ready);
-    e->nready -= nready;
+    if (nready) {
+        memmove(e->ready, e->ready + nready, (size_t)(e->nready - nready) * sizeof *e->ready);
+        e->nready -= nready;
+    }
 
     if (e->tick_armed && now_ns() >= e->tick_deadline_ns) {
         e->tick_armed = false;
