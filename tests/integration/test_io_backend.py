@@ -6,7 +6,11 @@ epoll, says so and why, and relays registered traffic; --io io_uring exits
 label of reflector_build_info."""
 import json
 import os
+import shutil
+import socket
 import subprocess
+import tempfile
+import time
 import unittest
 
 from tests.lib.relayproc import ROOT, Relay, binary, free_port
@@ -103,3 +107,63 @@ class Choice(unittest.TestCase):
         self.assertEqual(r.returncode, 2)
         self.assertIn("--io", r.stderr)
         self.assertIn("want auto, io_uring or epoll", r.stderr)
+
+
+class StalledReader(unittest.TestCase):
+    """A client that stops reading: the relay's sends meet a full socket
+    (EAGAIN, where epoll waits for its EPOLLOUT edge), the relay stays idle
+    meanwhile, and every byte arrives once the client reads again, on both
+    backends."""
+
+    SIZE = 8 << 20
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="reflector-www-")
+        self.body = os.urandom(self.SIZE)
+        with open(os.path.join(self.tmp, "big.bin"), "wb") as f:
+            f.write(self.body)
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def check(self, io):
+        with Relay("--io", io, "--www", self.tmp, log_level="info") as relay:
+            self.assertIn("io backend %s:" % io, backend_line(relay))
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.connect((relay.host, relay.port))
+            s.sendall(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+            # Within the 2 s a response's reader may stall (LINGER_MS,
+            # relay/conn.c): its socket and ours fill up, then a second.
+            time.sleep(0.4)
+            cpu0, t0 = relay.cpu_seconds(), time.monotonic()
+            time.sleep(1.0)
+            cpu, window = relay.cpu_seconds() - cpu0, time.monotonic() - t0
+            # Not spinning on EAGAIN: the shards sleep until there is room.
+            self.assertLess(cpu, 0.05 * window, (io, cpu, window))
+            s.settimeout(10)
+            data = bytearray()
+            while b"\r\n\r\n" not in data or len(data) < data.index(b"\r\n\r\n") + 4 + self.SIZE:
+                chunk = s.recv(1 << 16)
+                if not chunk:
+                    break
+                data += chunk
+            s.close()
+            head, _, body = bytes(data).partition(b"\r\n\r\n")
+            self.assertTrue(head.startswith(b"HTTP/1.1 200"), head[:100])
+            self.assertEqual(len(body), self.SIZE)
+            self.assertEqual(body, self.body)
+
+    def test_epoll(self):
+        self.check("epoll")
+
+    def test_io_uring(self):
+        if io_label_of_auto() != "io_uring":
+            self.skipTest("io_uring is refused on this machine")
+        self.check("io_uring")
+
+
+def io_label_of_auto():
+    """The backend --io auto takes on this machine (from its start line)."""
+    with Relay("--io", "auto", log_level="info") as relay:
+        return backend_line(relay).split("io backend ", 1)[1].split(":", 1)[0]
