@@ -228,8 +228,11 @@ static struct io *ep_create(const struct io_settings *s, char *err, size_t errle
     e->accept_fd = -1;
     e->epfd = epoll_create1(EPOLL_CLOEXEC);
     e->own_wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    e->nbufs = s->recv_buffers;
-    e->buf_size = s->recv_buffer_size;
+    /* The same memory as the ring's provided buffers, in buffers four
+     * times the size: each read is a system call here, and a busy socket
+     * then takes one where it would take four. */
+    e->nbufs = s->recv_buffers >= 64 ? s->recv_buffers / 4 : s->recv_buffers;
+    e->buf_size = s->recv_buffers >= 64 ? s->recv_buffer_size * 4 : s->recv_buffer_size;
     /* malloc'd, not touched: a buffer costs memory once it is first used,
      * and the free list hands out the most recently used first. */
     e->buf_memory = malloc((size_t)e->nbufs * e->buf_size);
