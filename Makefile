@@ -39,7 +39,7 @@ SESSION_TEST_SRC := tests/unit/main.c tests/unit/vectors.c tests/unit/fake_runti
 # Beside both layers, like main.c: the metrics' content and the reload.
 BESIDE_SRC := relay/metrics.c relay/reload.c
 RUNTIME_TEST_SRC := tests/unit/main.c tests/unit/fake_io.c tests/unit/test_runtime.c \
-                    $(filter-out relay/io_uring.c relay/key_file.c $(SESSION_SRC) $(BESIDE_SRC),$(RELAY_SRC))
+                    $(filter-out relay/io_uring.c relay/io.c relay/epoll.c relay/key_file.c $(SESSION_SRC) $(BESIDE_SRC),$(RELAY_SRC))
 UNIT_SRC   := $(filter-out tests/unit/fake_runtime.c tests/unit/test_session.c tests/unit/test_crypto_pool.c \
                            tests/unit/fake_io.c tests/unit/test_runtime.c,$(sort $(wildcard tests/unit/*.c)))
 
@@ -66,7 +66,7 @@ $(eval $(call flavour,asan,$(ASAN_FLAGS)))
 $(eval $(call flavour,tsan,$(TSAN_FLAGS)))
 
 .PHONY: all unit clean sanitizers
-all: build/reflector build/unit-tests build/session-tests build/runtime-tests build/reflector-bench
+all: build/reflector build/unit-tests build/session-tests build/runtime-tests build/reflector-bench build/no-io-uring
 
 build/llhttp/include/llhttp.h: $(LLHTTP_INC)/llhttp.h
 	@mkdir -p $(dir $@)
@@ -76,6 +76,12 @@ build/reflector: $(plain_LIBOBJ) build/obj/relay/bus_nats.o build/obj/relay/main
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS) -lnats
 build/unit-tests: $(plain_LIBOBJ) $(patsubst %.c,build/obj/%.o,$(UNIT_SRC))
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)
+
+# Runs a program with io_uring refused as Docker's default seccomp profile
+# refuses it: the tests of the epoll fallback.
+build/no-io-uring: tests/seccomp/no_io_uring.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $< -o $@ -lseccomp
 
 build/session-tests: $(patsubst %.c,build/obj/%.o,$(SESSION_TEST_SRC))
 	$(CC) $(CFLAGS) $^ -o $@ $(LDLIBS)

@@ -1,4 +1,5 @@
 #include "config.h"
+#include "io.h"
 #include "log.h"
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -103,6 +104,20 @@ static int set_log_format(struct config *cfg, const struct setting *s, const cha
     return 0;
 }
 
+static const char *const io_names[] = {[IO_CHOICE_AUTO] = "auto", [IO_CHOICE_URING] = "io_uring",
+                                       [IO_CHOICE_EPOLL] = "epoll"};
+
+static int set_io(struct config *cfg, const struct setting *s, const char *v) {
+    (void)s;
+    for (int i = 0; i < (int)(sizeof io_names / sizeof *io_names); i++) {
+        if (strcmp(v, io_names[i]) == 0) {
+            cfg->io = i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
 static int set_metrics_listen(struct config *cfg, const struct setting *s, const char *v) {
     (void)s;
     struct sockaddr_storage addr;
@@ -166,6 +181,10 @@ static const struct setting settings[] = {
     {"listen", "HOST:PORT", "address to listen on; [::1]:PORT for IPv6", "127.0.0.1:8080", NULL,
      "want HOST:PORT, e.g. 127.0.0.1:8080", set_listen, 0, 0, 0, false},
     {"threads", "N", "IO shards, one thread each", CPUS, "online CPUs", "want 1..256", U(threads), 1, 256, false},
+    {"io", "BACKEND",
+     "IO backend: auto (io_uring where the kernel allows it, else epoll), io_uring (refuse to start without "
+     "it) or epoll",
+     "auto", NULL, "want auto, io_uring or epoll", set_io, 0, 0, 0, false},
     {"crypto-threads", "N",
      "registration proof threads, at nice 10 so routing goes first (one more at normal priority takes proofs "
      "that waited --proof-deadline)",
@@ -624,6 +643,7 @@ void config_value_text(const struct config *cfg, const struct setting *s, char *
     else if (s->set == set_switch) snprintf(out, cap, "%s", *(const bool *)field ? "on" : "off");
     else if (s->set == set_log_level) snprintf(out, cap, "%s", log_level_name((enum log_level)cfg->log_level));
     else if (s->set == set_log_format) snprintf(out, cap, "%s", log_format_name((enum log_format)cfg->log_format));
+    else if (s->set == set_io) snprintf(out, cap, "%s", io_names[cfg->io]);
     else {
         /* A setter this function does not know: the text it was given. */
         const struct config_origin *o = &cfg->origin[s - settings];

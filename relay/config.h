@@ -29,6 +29,7 @@ struct config {
     socklen_t listen_addr_len;
     char listen_text[128];
     unsigned threads;           /* IO shards */
+    int io;                     /* enum io_choice (io.h): --io auto|io_uring|epoll */
     unsigned crypto_threads;    /* registration proof verifiers */
     unsigned register_timeout_s;
     const char *www;            /* static web root, NULL: none */

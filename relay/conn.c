@@ -17,6 +17,8 @@
 /* After our last bytes, how long a peer may take to read them and close
  * its side; counted from the last progress, not from when they were queued. */
 #define LINGER_MS 2000
+/* Chunks one send may take (a sendmsg of up to this many iovecs). */
+#define SEND_IOVS 16
 
 static inline const struct conn_handler *handler_of(const struct conn *c) { return c->handler; }
 static inline const struct config *cfg_of(const struct conn *c) { return c->shard->cfg; }
@@ -229,12 +231,14 @@ void conn_send_now(struct conn *c) {
         conn_kill(c);
         return;
     }
-    size_t len;
-    const uint8_t *p = outq_peek(wire_of(c), &len);
-    if (!len) return;
+    /* All that is queued, as one request: a backend that can write it
+     * with one system call does (epoll); io_uring sends the first chunk. */
+    struct iovec iov[SEND_IOVS];
+    int n = outq_peekv(wire_of(c), iov, SEND_IOVS);
+    if (!n) return;
     c->send_in_flight = true;
     COUNT(&c->shard->stats, sends);
-    io_send(c->shard->io, c->fd, conn_token(c), p, len);
+    io_sendv(c->shard->io, c->fd, conn_token(c), iov, n);
 }
 
 void conn_flush(struct conn *c) {

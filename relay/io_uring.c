@@ -32,7 +32,23 @@ struct io {
     uint64_t syscalls;
 };
 
-const char *io_backend_name(void) { return "io_uring"; }
+/* Why io_uring_setup said no, in words an operator can act on. */
+static void setup_refused(int rc, char *err, size_t errlen) {
+    int disabled = 0;
+    FILE *f = fopen("/proc/sys/kernel/io_uring_disabled", "re");
+    if (f) {
+        if (fscanf(f, "%d", &disabled) != 1) disabled = 0;
+        fclose(f);
+    }
+    if (rc == -EPERM && disabled)
+        snprintf(err, errlen, "io_uring_setup failed: %s (kernel.io_uring_disabled = %d)", strerror(-rc), disabled);
+    else
+        snprintf(err, errlen, "io_uring_setup failed: %s%s", strerror(-rc),
+                 rc == -EPERM ? " (refused by a seccomp filter, such as a container's default profile)"
+                 : rc == -ENOSYS ? " (no io_uring here: an old kernel, or a seccomp filter or sandbox that hides it)"
+                 : rc == -EINVAL ? " (this kernel lacks SINGLE_ISSUER/DEFER_TASKRUN; Linux 6.1 or later is needed)"
+                 : "");
+}
 
 static inline uint64_t pack(enum io_kind kind, uint64_t token) {
     return ((uint64_t)kind << KIND_SHIFT) | (token & TOKEN_MASK);
@@ -50,7 +66,7 @@ static struct io_uring_sqe *get_sqe(struct io *io) {
     return sqe;
 }
 
-struct io *io_create(const struct io_settings *s, char *err, size_t errlen) {
+static struct io *uring_create(const struct io_settings *s, char *err, size_t errlen) {
     struct io *io = calloc(1, sizeof *io);
     if (!io) {
         snprintf(err, errlen, "out of memory");
@@ -64,13 +80,7 @@ struct io *io_create(const struct io_settings *s, char *err, size_t errlen) {
     p.cq_entries = s->cq_entries;
     int rc = io_uring_queue_init_params(s->sq_entries, &io->ring, &p);
     if (rc < 0) {
-        snprintf(err, errlen,
-                 "io_uring_setup failed: %s%s", strerror(-rc),
-                 rc == -EPERM ? " (io_uring is disabled here: check kernel.io_uring_disabled "
-                                "or the container's seccomp profile)"
-                 : rc == -ENOSYS ? " (this kernel has no io_uring; Linux 6.1 or later is needed)"
-                 : rc == -EINVAL ? " (this kernel lacks SINGLE_ISSUER/DEFER_TASKRUN; Linux 6.1 or later is needed)"
-                 : "");
+        setup_refused(rc, err, errlen);
         free(io);
         return NULL;
     }
@@ -109,7 +119,7 @@ fail:
     return NULL;
 }
 
-void io_destroy(struct io *io) {
+static void uring_destroy(struct io *io) {
     if (!io) return;
     io_uring_queue_exit(&io->ring);
     munmap(io->bufs, io->nbufs * sizeof(struct io_uring_buf));
@@ -117,13 +127,13 @@ void io_destroy(struct io *io) {
     free(io);
 }
 
-void io_accept(struct io *io, int listen_fd) {
+static void uring_accept(struct io *io, int listen_fd) {
     struct io_uring_sqe *sqe = get_sqe(io);
     io_uring_prep_multishot_accept(sqe, listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     io_uring_sqe_set_data64(sqe, pack(IO_ACCEPT, 0));
 }
 
-void io_recv(struct io *io, int fd, uint64_t token) {
+static void uring_recv(struct io *io, int fd, uint64_t token) {
     struct io_uring_sqe *sqe = get_sqe(io);
     io_uring_prep_recv_multishot(sqe, fd, NULL, 0, 0);
     sqe->flags |= IOSQE_BUFFER_SELECT;
@@ -131,19 +141,26 @@ void io_recv(struct io *io, int fd, uint64_t token) {
     io_uring_sqe_set_data64(sqe, pack(IO_RECV, token));
 }
 
-void io_cancel(struct io *io, enum io_kind kind, uint64_t token) {
+static void uring_cancel(struct io *io, enum io_kind kind, uint64_t token) {
     struct io_uring_sqe *sqe = get_sqe(io);
     io_uring_prep_cancel64(sqe, pack(kind, token), 0);
     io_uring_sqe_set_data64(sqe, pack((enum io_kind)KIND_INTERNAL, 0));
 }
 
-void io_send(struct io *io, int fd, uint64_t token, const void *buf, size_t len) {
+static void uring_send(struct io *io, int fd, uint64_t token, const void *buf, size_t len) {
     struct io_uring_sqe *sqe = get_sqe(io);
     io_uring_prep_send(sqe, fd, buf, len, MSG_NOSIGNAL);
     io_uring_sqe_set_data64(sqe, pack(IO_SEND, token));
 }
 
-void io_tick(struct io *io, unsigned ms) {
+/* The first buffer: a ring's send is already in the kernel when the
+ * loop iteration ends, and the next one goes on from there. */
+static void uring_sendv(struct io *io, int fd, uint64_t token, const struct iovec *iov, int iovcnt) {
+    (void)iovcnt;
+    uring_send(io, fd, token, iov[0].iov_base, iov[0].iov_len);
+}
+
+static void uring_tick(struct io *io, unsigned ms) {
     io->tick_ts.tv_sec = ms / 1000;
     io->tick_ts.tv_nsec = (long long)(ms % 1000) * 1000000;
     struct io_uring_sqe *sqe = get_sqe(io);
@@ -151,7 +168,7 @@ void io_tick(struct io *io, unsigned ms) {
     io_uring_sqe_set_data64(sqe, pack(IO_TICK, 0));
 }
 
-void io_watch_wake(struct io *io, int event_fd) {
+static void uring_watch_wake(struct io *io, int event_fd) {
     io->wake_fd = event_fd;
     struct io_uring_sqe *sqe = get_sqe(io);
     io_uring_prep_read(sqe, event_fd, &io->wake_value, sizeof io->wake_value, 0);
@@ -165,7 +182,7 @@ static void write_wake_fd(struct io *io, struct io *target) {
     io->syscalls++;
 }
 
-void io_wake(struct io *io, struct io *target) {
+static void uring_wake(struct io *io, struct io *target) {
     if (!io->has_msg_ring) {
         write_wake_fd(io, target);
         return;
@@ -177,26 +194,26 @@ void io_wake(struct io *io, struct io *target) {
     io_uring_sqe_set_data64(sqe, ((uint64_t)KIND_RING_MESSAGE << KIND_SHIFT) | (uintptr_t)target);
 }
 
-void io_buf_release(struct io *io, uint16_t buf_id) {
+static void uring_buf_release(struct io *io, uint16_t buf_id) {
     io_uring_buf_ring_add(io->bufs, io->buf_memory + (size_t)buf_id * io->buf_size, io->buf_size,
                           buf_id, (int)io->buf_mask, 0);
     io_uring_buf_ring_advance(io->bufs, 1);
 }
 
 /* The ring holds nothing for a socket once its requests have completed. */
-void io_detach(struct io *io, int fd) {
+static void uring_detach(struct io *io, int fd) {
     (void)io;
     (void)fd;
 }
 
-void io_close(struct io *io, int fd) {
-    io_detach(io, fd);
+static void uring_close(struct io *io, int fd) {
+    uring_detach(io, fd);
     close(fd);
 }
 
-uint64_t io_syscalls(const struct io *io) { return io->syscalls; }
+static uint64_t uring_syscalls(const struct io *io) { return io->syscalls; }
 
-int io_run(struct io *io, io_handler handler, void *ctx) {
+static int uring_run(struct io *io, io_handler handler, void *ctx) {
     io->syscalls++;
     int rc = io_uring_submit_and_wait(&io->ring, 1);
     if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) return rc;
@@ -229,3 +246,33 @@ int io_run(struct io *io, io_handler handler, void *ctx) {
     io_uring_cq_advance(&io->ring, seen);
     return 0;
 }
+
+/* A small ring made the way the shards make theirs (the same setup flags,
+ * a provided buffer ring), then given back: what the relay needs works, or
+ * it is said why not. Multishot receive (6.0) comes with DEFER_TASKRUN (6.1). */
+int io_uring_usable(char *why, size_t whylen) {
+    struct io_settings s = {.sq_entries = 8, .cq_entries = 16, .recv_buffers = 8, .recv_buffer_size = 64};
+    struct io *io = uring_create(&s, why, whylen);
+    if (!io) return -1;
+    uring_destroy(io);
+    return 0;
+}
+
+const struct io_ops io_uring_ops = {
+    .name = "io_uring",
+    .create = uring_create,
+    .destroy = uring_destroy,
+    .accept = uring_accept,
+    .recv = uring_recv,
+    .cancel = uring_cancel,
+    .send = uring_send,
+    .sendv = uring_sendv,
+    .tick = uring_tick,
+    .watch_wake = uring_watch_wake,
+    .wake = uring_wake,
+    .buf_release = uring_buf_release,
+    .detach = uring_detach,
+    .close = uring_close,
+    .syscalls = uring_syscalls,
+    .run = uring_run,
+};

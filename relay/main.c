@@ -238,10 +238,12 @@ int main(int argc, char **argv) {
         fprintf(stderr, "reflector: %s\n", err);
         return 1;
     }
+    bool uring = strcmp(runtime_io_name(&rt), "io_uring") == 0;
     log_info("start", "reflector %s listening on %s: %u shards, %u crypto threads, max message %zu, "
-             "io_uring (liburing %s), wslay %s, mbedTLS %s; server key %s%s; 2025 dialect key %s%s",
+             "%s%s%s%s, wslay %s, mbedTLS %s; server key %s%s; 2025 dialect key %s%s",
              REFLECTOR_VERSION, cfg.listen_text, rt.nshards, cfg.crypto_threads, cfg.max_message,
-             LIBURING_VERSION, WSLAY_VERSION, MBEDTLS_VERSION_STRING, server_key_sig(&key),
+             runtime_io_name(&rt), uring ? " (liburing " : "", uring ? LIBURING_VERSION : "", uring ? ")" : "",
+             WSLAY_VERSION, MBEDTLS_VERSION_STRING, server_key_sig(&key),
              cfg.key_file ? "" : " (fresh for this run)", xkey.pk_text, cfg.key_x25519_file ? "" : " (made at start)");
     if (metrics_server) log_info("metrics", "metrics at http://%s/metrics", cfg.metrics_text);
     if (v1.bus)

@@ -1,10 +1,12 @@
 /* A connection's output queue: a list of chunks drawn from the shard's
  * pool. Frames are appended in place and the queue is written with one
- * send per chunk, so many small frames leave in one write. */
+ * send per loop iteration (io_sendv: the first chunk on io_uring, every
+ * chunk in one sendmsg on epoll), so many small frames leave in one write. */
 #ifndef OUTQ_H
 #define OUTQ_H
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 struct chunk {
     struct chunk *next;
@@ -48,6 +50,18 @@ static inline const uint8_t *outq_peek(const struct outq *q, size_t *len) {
     }
     *len = q->head->end - q->head->start;
     return q->head->data + q->head->start;
+}
+/* The unsent bytes of up to `max` chunks from the first, as iovecs; how
+ * many. */
+static inline int outq_peekv(const struct outq *q, struct iovec *iov, int max) {
+    int n = 0;
+    for (const struct chunk *c = q->head; c && n < max; c = c->next) {
+        if (c->end == c->start) continue;
+        iov[n].iov_base = (void *)(c->data + c->start);
+        iov[n].iov_len = c->end - c->start;
+        n++;
+    }
+    return n;
 }
 void outq_consume(struct outq *q, struct chunk_pool *pool, size_t n);
 void outq_clear(struct outq *q, struct chunk_pool *pool);

@@ -1,6 +1,7 @@
 #include "runtime.h"
 #include "conn_impl.h"
 #include "io.h"
+#include "log.h"
 #include "mailbox.h"
 #include "shard_impl.h"
 #include "tls.h"
@@ -67,6 +68,13 @@ int runtime_init(struct runtime *rt, const struct config *cfg, const struct conn
     for (size_t i = 0; handlers[i]; i++)
         if (handlers[i]->session_size > rt->session_size) rt->session_size = handlers[i]->session_size;
     rt->hooks = hooks;
+    /* Before any shard makes its IO instance, and logged once. */
+    char why[384];
+    if (io_select((enum io_choice)cfg->io, why, sizeof why) != 0) {
+        snprintf(err, errlen, "%s", why);
+        return -1;
+    }
+    log_info("io_backend", "io backend %s: %s", io_backend_name(), why);
     ip_key_seed();
     if (cfg->www) {
         if (static_root_init(&rt->www, cfg->www, err, errlen) != 0) return -1;

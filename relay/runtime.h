@@ -93,7 +93,7 @@ int runtime_reconfigure(struct runtime *rt, const struct config *cfg, uint64_t g
 const struct stats *runtime_shard_stats(const struct runtime *rt, unsigned i);
 const struct gauges *runtime_shard_gauges(const struct runtime *rt, unsigned i);
 struct shard *runtime_shard(const struct runtime *rt, unsigned i);
-/* The IO backend the shards run on ("io_uring"). */
+/* The IO backend the shards run on ("io_uring" or "epoll"). */
 const char *runtime_io_name(const struct runtime *rt);
 
 #endif

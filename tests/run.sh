@@ -81,6 +81,12 @@ TSAN_OPTIONS="halt_on_error=1" step "session (tsan)" ./build/tsan/session-tests 
 suites plain build/reflector
 # RFC 6455 again over TLS: the relay with --tls-cert, the raw clients through TLS.
 step "tls: conformance" env TEST_OVER_TLS=1 REFLECTOR=build/reflector $PY -m unittest discover -s tests/conformance -t .
+# The same suites on the epoll backend, the one the relay falls back to where
+# io_uring is refused (tests/integration/test_io_backend.py proves the
+# fallback under a seccomp filter): the plain build, every relay a test
+# starts given --io epoll (tests/lib/relayproc.py, tests/node/relay.mjs).
+RELAY_ARGS="--io epoll" suites epoll build/reflector
+RELAY_ARGS="--io epoll" step "epoll: hostile" env REFLECTOR=build/reflector $PY -m unittest discover -s tests/hostile -t .
 # The browser client (proto/js): its state machine over the mock transport,
 # then the demo page in headless Chromium against the plain build.
 step "client: mock transport" node --test proto/js/test/

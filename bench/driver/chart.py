@@ -1,4 +1,5 @@
-"""The chart beside bench/results/latest.json: relay vs peer, medians per
+"""The chart beside bench/results/latest.json: relay (io_uring), relay on
+epoll where measured, and the Node peer, medians per
 label, one panel per figure (envelopes/s, p99 latency, the target's CPU per
 envelope, registrations/s), log scales since the two differ by up to 10x
 and more. SVG, with no date in it, so an unchanged report draws the same
@@ -8,7 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-COLORS = {"relay": "#1f77b4", "peer": "#ff7f0e"}
+COLORS = {"relay": "#1f77b4", "epoll": "#2ca02c", "peer": "#ff7f0e"}
 PANELS = [
     ("msgs_per_s", "envelopes delivered per second", "{:.0f}"),
     ("p99_us", "p99 latency, us (register: connect -> VERIFIED)", "{:.0f}"),
@@ -27,10 +28,10 @@ def draw(rep, path):
             ax.text(0.5, 0.5, "not measured", ha="center", va="center", transform=ax.transAxes)
             ax.set_xticks([])
             continue
-        width = 0.38
+        width = 0.8 / len(COLORS)
         for i, t in enumerate(COLORS):
             values = [(medians[lb].get(t) or {}).get(key) or 0 for lb in labels]
-            xs = [x + (i - 0.5) * width for x in range(len(labels))]
+            xs = [x + (i - (len(COLORS) - 1) / 2) * width for x in range(len(labels))]
             bars = ax.bar(xs, values, width, label=t, color=COLORS[t])
             ax.bar_label(bars, labels=[f.format(v) if v else "" for v in values], fontsize=7, rotation=90,
                          padding=2)

@@ -20,6 +20,9 @@ EXTRA = ["quiet_p99_us", "quiet_msgs_per_s", "rate", "rss_avg_conn_bytes"]
 ALL = METRICS + COST
 VERDICT = {True: "met", False: "MISSED", None: "not measured"}
 MD_VERDICT = {True: "met", False: "**missed**", None: "not measured"}
+# relay: the relay as --io auto chose (io_uring where the kernel allows it);
+# epoll: the same relay with --io epoll; peer: the Node baseline.
+TARGETS = ("relay", "epoll", "peer")
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
@@ -56,10 +59,10 @@ def summarize(results, mach, ecdh, cpus, plan, runs, elapsed):
     """plan: label -> {"bench": its arguments, "target": the target's flags}."""
     for r in results:
         r["rss_mib"] = r["rss_kib"] / 1024 if r.get("rss_kib") is not None else None
-    medians, ratios = {}, {}
+    medians, ratios, epoll_ratios = {}, {}, {}
     for label in plan:
         medians[label] = {}
-        for t in ("relay", "peer"):
+        for t in TARGETS:
             rows = [r for r in results if r["label"] == label and r["target"] == t]
             if not rows:
                 continue
@@ -76,6 +79,9 @@ def summarize(results, mach, ecdh, cpus, plan, runs, elapsed):
         if rel and peer:
             ratios[label] = {k: rel[k] / peer[k] for k, _, _ in ALL + [(x, x, "") for x in EXTRA]
                              if rel.get(k) and peer.get(k)}
+        ep = medians[label].get("epoll")
+        if rel and ep:
+            epoll_ratios[label] = {k: ep[k] / rel[k] for k, _, _ in ALL if rel.get(k) and ep.get(k)}
     return {
         "generated": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "commit": commit(),
@@ -87,6 +93,7 @@ def summarize(results, mach, ecdh, cpus, plan, runs, elapsed):
         "ecdh_per_s_one_thread": ecdh,
         "medians": medians,
         "ratio_relay_over_peer": ratios,
+        "ratio_epoll_over_relay": epoll_ratios,
         "targets": targets(medians, ratios, ecdh, cpus),
         "results": results,
     }
@@ -119,6 +126,17 @@ def targets(medians, ratios, ecdh, cpus):
         v = get(label, "relay", "cpu_us_per_envelope")
         add(f"{label}: relay CPU per envelope, 1 shard, {box} boxes", v, f"<= {goal:g}", v is not None and v <= goal,
             "us")
+    # The epoll backend: within 1.5x of io_uring's CPU per envelope, and
+    # still ahead of the peer.
+    for label, box in (("1shard-64B", "64 B"), ("1shard-256B", "256 B"), ("1shard-4KiB", "4 KiB")):
+        ep, rel, peer = (get(label, t, "cpu_us_per_envelope") for t in ("epoll", "relay", "peer"))
+        r = ep / rel if ep and rel else None
+        add(f"{label}: epoll/io_uring CPU per envelope, 1 shard, {box} boxes", r, "<= 1.5", r is not None and r <= 1.5,
+            "x")
+        r = peer / ep if ep and peer else None
+        add(f"{label}: peer/epoll CPU per envelope, 1 shard, {box} boxes", r, "> 1", r is not None and r > 1, "x")
+    ep, rel = get("idle", "epoll", "rss_per_conn_bytes"), get("idle", "relay", "rss_per_conn_bytes")
+    add("idle: epoll RSS per registered connection", ep, "<= 1536", ep is not None and ep <= 1536, "bytes")
     for key, name, goal in (("syscalls_per_envelope", "syscalls", 0.02), ("ctxsw_per_envelope", "context switches",
                                                                           0.005)):
         v = get("cross-16", "relay", key)
@@ -135,7 +153,7 @@ def print_table(rep, metrics, title):
     print(title)
     print(f"{'label':<12}{'target':<7}" + "".join(f"{h:>11}" for _, h, _ in metrics) + "  errors")
     for label, by_target in rep["medians"].items():
-        for t in ("relay", "peer"):
+        for t in TARGETS:
             m = by_target.get(t)
             if not m:
                 continue
@@ -144,6 +162,9 @@ def print_table(rep, metrics, title):
         ratio = rep["ratio_relay_over_peer"].get(label)
         if ratio:
             print(f"{label:<12}{'ratio':<7}" + "".join(f"{fmt(ratio.get(k), '{:.2f}'):>11}" for k, _, _ in metrics))
+        ratio = rep.get("ratio_epoll_over_relay", {}).get(label)
+        if ratio:
+            print(f"{label:<12}{'ep/rel':<7}" + "".join(f"{fmt(ratio.get(k), '{:.2f}'):>11}" for k, _, _ in metrics))
 
 
 def print_report(rep):
@@ -173,7 +194,7 @@ def markdown_table(rep, metrics):
            "| --- | --- | " + " | ".join("---:" for _ in cols) + " | --- |"]
     for label, by_target in rep["medians"].items():
         rows = []
-        for t in ("relay", "peer"):
+        for t in TARGETS:
             x = by_target.get(t)
             if x:
                 errs = ", ".join(f"{k} {v}" for k, v in x["errors"].items()) or "0"
@@ -182,7 +203,11 @@ def markdown_table(rep, metrics):
         if r:
             rows.append(f"| {label} | relay/peer | " + " | ".join(fmt(r.get(k), "{:.2f}") for k, _, _ in metrics)
                         + " | |")
-        if any(any(fmt(by_target.get(t, {}).get(k), f) != "-" for k, _, f in metrics) for t in ("relay", "peer")):
+        r = rep.get("ratio_epoll_over_relay", {}).get(label)
+        if r:
+            rows.append(f"| {label} | epoll/relay | " + " | ".join(fmt(r.get(k), "{:.2f}") for k, _, _ in metrics)
+                        + " | |")
+        if any(any(fmt(by_target.get(t, {}).get(k), f) != "-" for k, _, f in metrics) for t in TARGETS):
             out += rows
     return out
 

@@ -11,6 +11,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 COMMANDS = {
     "relay": [os.path.join(ROOT, "build", "reflector")],
+    # The same relay on its epoll backend (where io_uring is refused).
+    "epoll": [os.path.join(ROOT, "build", "reflector"), "--io", "epoll"],
     "peer": [os.path.join(ROOT, "bench", "peer", "reflector-peer")],
 }
 

@@ -4,11 +4,14 @@ accepts connections, its output captured in a log file; stopped with
 SIGTERM; a sanitizer report in its log fails the test that ran it.
 
 The binary is $REFLECTOR (default build/reflector), so the same tests run
-against the plain, ASan and TSan builds.
+against the plain, ASan and TSan builds; $RELAY_ARGS are flags every
+relay gets before the test's own (tests/run.sh runs suites again with
+RELAY_ARGS="--io epoll").
 """
 import os
 import re
 import resource
+import shlex
 import signal
 import socket
 import subprocess
@@ -30,6 +33,11 @@ READY = re.compile(r"\breflector \S+ listening on ")
 
 def binary():
     return os.environ.get("REFLECTOR", os.path.join(ROOT, "build", "reflector"))
+
+
+def extra_args():
+    """$RELAY_ARGS as a list: flags for every relay a test starts."""
+    return shlex.split(os.environ.get("RELAY_ARGS", ""))
 
 
 def free_port():
@@ -75,11 +83,12 @@ class Relay:
     comes from a config file or the default); drain_timeout:
     --drain-timeout when given; nofile: RLIMIT_NOFILE for the relay alone;
     metrics: --metrics-listen on a free port (`metrics_port`, `scrape()`);
-    env: variables added to the relay's environment.
+    env: variables added to the relay's environment; launcher: a command
+    the relay runs under (e.g. build/no-io-uring, which refuses io_uring).
     """
 
     def __init__(self, *args, threads=2, log_level="warn", drain_timeout=None, nofile=None, port=None, wait=True,
-                 metrics=False, env=None):
+                 metrics=False, env=None, launcher=()):
         if not os.path.exists(binary()):
             raise RuntimeError("relay binary %s does not exist (make build/reflector)" % binary())
         self.host, self.port = HOST, port or free_port()
@@ -95,9 +104,10 @@ class Relay:
         self._final_output = None
         self.log = tempfile.NamedTemporaryFile(prefix="reflector-", suffix=".log", delete=False)
         self.metrics_port = free_port() if metrics else None
-        cmd = [binary(), "--listen", f"{self.host}:{self.port}", "--threads", str(threads),
+        cmd = [*launcher, binary(), "--listen", f"{self.host}:{self.port}", "--threads", str(threads),
                *(["--log-level", log_level] if log_level else []),
-               *(["--metrics-listen", f"{self.host}:{self.metrics_port}"] if metrics else []), *self.args]
+               *(["--metrics-listen", f"{self.host}:{self.metrics_port}"] if metrics else []), *extra_args(),
+               *self.args]
 
         def limit():
             resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import WebSocket from 'ws';
-import { Relay, binary, freePort } from './relay.mjs';
+import { Relay, binary, extraArgs, freePort } from './relay.mjs';
 import { Client } from '../../proto/js/client.js';
 import { createIdentity } from '../../proto/js/identity.js';
 import { record, states, waitForEvent } from '../../proto/js/testing/events.js';
@@ -107,7 +107,7 @@ function listening(port) {
 
 // relay.mjs picks a fresh port per start; a restart must reuse the old one.
 async function startRelayOn(port, timeoutMs = 10000) {
-  const proc = spawn(binary(), ['--listen', `127.0.0.1:${port}`, '--threads', '2', '--log-level', 'warn'],
+  const proc = spawn(binary(), ['--listen', `127.0.0.1:${port}`, '--threads', '2', '--log-level', 'warn', ...extraArgs()],
     { stdio: ['ignore', 'pipe', 'pipe'] });
   const r = new Relay(proc, port);
   const deadline = Date.now() + timeoutMs;

@@ -14,6 +14,13 @@ export function binary() {
   return process.env.REFLECTOR || path.join(ROOT, 'build', 'reflector');
 }
 
+// Flags every relay of a run gets, before the test's own (which win):
+// tests/run.sh runs the suites again with RELAY_ARGS="--io epoll".
+// Split on spaces; no flag a suite passes this way needs quoting.
+export function extraArgs() {
+  return (process.env.RELAY_ARGS || '').split(/\s+/).filter(Boolean);
+}
+
 export function freePort() {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
@@ -85,7 +92,7 @@ export class Relay {
     const port = wanted || await freePort();
     if (!tls && process.env.TEST_OVER_TLS === '1' && !args.includes('--tls-cert')) tls = tlsCA().server;
     const cmd = ['--listen', `${HOST}:${port}`, '--threads', String(threads),
-      '--log-level', logLevel, ...(tls ? ['--tls-cert', tls.cert, '--tls-key', tls.key] : []), ...args];
+      '--log-level', logLevel, ...(tls ? ['--tls-cert', tls.cert, '--tls-key', tls.key] : []), ...extraArgs(), ...args];
     const proc = spawn(binary(), cmd, { stdio: ['ignore', 'pipe', 'pipe'] });
     const relay = new Relay(proc, port, tls);
     let spawnError = null;

@@ -1,5 +1,6 @@
 #include "fake_io.h"
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -45,66 +46,70 @@ static void arm(struct io *io, enum io_kind kind, uint64_t token, const void *bu
     *r = (struct req){kind, token, buf, len, true, 0};
 }
 
-struct io *io_create(const struct io_settings *s, char *err, size_t errlen) {
+static struct io *fake_create(const struct io_settings *s, char *err, size_t errlen) {
     (void)s;
     (void)err;
     (void)errlen;
     return calloc(1, sizeof(struct io));
 }
 
-void io_destroy(struct io *io) {
+static void fake_destroy(struct io *io) {
     if (!io) return;
     for (int i = 0; i < io->ndone; i++) free(io->done[i]);
     free(io);
 }
 
-const char *io_backend_name(void) { return "fake"; }
-void io_accept(struct io *io, int listen_fd) {
+static void fake_accept(struct io *io, int listen_fd) {
     (void)listen_fd;
     arm(io, IO_ACCEPT, 0, NULL, 0);
 }
-void io_recv(struct io *io, int fd, uint64_t token) {
+static void fake_recv(struct io *io, int fd, uint64_t token) {
     (void)fd;
     arm(io, IO_RECV, token, NULL, 0);
 }
-void io_cancel(struct io *io, enum io_kind kind, uint64_t token) {
+static void fake_cancel(struct io *io, enum io_kind kind, uint64_t token) {
     struct req *r = find(io, kind, token, true);
     if (r) r->cancels++;
 }
-void io_send(struct io *io, int fd, uint64_t token, const void *buf, size_t len) {
+static void fake_send(struct io *io, int fd, uint64_t token, const void *buf, size_t len) {
     (void)fd;
     arm(io, IO_SEND, token, buf, len);
 }
-void io_tick(struct io *io, unsigned ms) {
+/* Recorded as a send of its first buffer, as io_uring does it. */
+static void fake_sendv(struct io *io, int fd, uint64_t token, const struct iovec *iov, int iovcnt) {
+    (void)iovcnt;
+    fake_send(io, fd, token, iov[0].iov_base, iov[0].iov_len);
+}
+static void fake_tick(struct io *io, unsigned ms) {
     (void)ms;
     arm(io, IO_TICK, 0, NULL, 0);
 }
-void io_watch_wake(struct io *io, int event_fd) {
+static void fake_watch_wake(struct io *io, int event_fd) {
     (void)event_fd;
     arm(io, IO_WAKE, 0, NULL, 0);
 }
 /* Another shard's wake arrives as an IO_WAKE the test completes itself
  * (token 0, the eventfd read armed at open). */
-void io_wake(struct io *io, struct io *target) {
+static void fake_wake(struct io *io, struct io *target) {
     (void)io;
     (void)target;
 }
 
-void io_buf_release(struct io *io, uint16_t buf_id) {
+static void fake_buf_release(struct io *io, uint16_t buf_id) {
     (void)io;
     (void)buf_id;
 }
-void io_detach(struct io *io, int fd) {
+static void fake_detach(struct io *io, int fd) {
     (void)io;
     (void)fd;
 }
-void io_close(struct io *io, int fd) {
+static void fake_close(struct io *io, int fd) {
     io->closed++;
     close(fd);
 }
-uint64_t io_syscalls(const struct io *io) { return io->syscalls; }
+static uint64_t fake_syscalls(const struct io *io) { return io->syscalls; }
 
-int io_run(struct io *io, io_handler handler, void *ctx) {
+static int fake_run(struct io *io, io_handler handler, void *ctx) {
     /* What completes now is what the test queued, in its order. */
     int n = io->ndone;
     struct done *batch[MAX_DONE];
@@ -116,6 +121,27 @@ int io_run(struct io *io, io_handler handler, void *ctx) {
     }
     return 0;
 }
+
+/* The one backend of the runtime's unit tests (io.c is not linked). */
+static const struct io_ops fake_ops = {
+    .name = "fake",
+    .create = fake_create,
+    .destroy = fake_destroy,
+    .accept = fake_accept,
+    .recv = fake_recv,
+    .cancel = fake_cancel,
+    .send = fake_send,
+    .sendv = fake_sendv,
+    .tick = fake_tick,
+    .watch_wake = fake_watch_wake,
+    .wake = fake_wake,
+    .buf_release = fake_buf_release,
+    .detach = fake_detach,
+    .close = fake_close,
+    .syscalls = fake_syscalls,
+    .run = fake_run,
+};
+const struct io_ops *io_backend = &fake_ops;
 
 bool fake_io_complete(struct io *io, enum io_kind kind, uint64_t token, int res, bool more, const void *data) {
     struct req *r = find(io, kind, token, true);
@@ -148,3 +174,10 @@ const uint8_t *fake_io_send(const struct io *io, uint64_t token, size_t *len) {
 }
 
 int fake_io_closed(const struct io *io) { return io->closed; }
+
+/* --io does not apply: the fake is the only backend here. */
+int io_select(enum io_choice choice, char *why, size_t whylen) {
+    (void)choice;
+    snprintf(why, whylen, "the runtime's unit tests");
+    return 0;
+}
