@@ -141,11 +141,12 @@ test('haproxy: http redirects to https; the ACME challenge goes to certbot\'s ba
 test('haproxy: two Node ws clients register over wss:// and exchange envelopes both ways',
   { skip: NO_PROXY_PROTOCOL }, async () => {
     const relay = await Relay.start(['--proxy-protocol']);
-    const haproxy = await startHaproxy({ backendPort: relay.port });
+    let haproxy;
     try {
+      haproxy = await startHaproxy({ backendPort: relay.port });
       await exchange(`wss://127.0.0.1:${haproxy.httpsPort}/`, { ca: haproxy.cert.pem });
     } finally {
-      await haproxy.stop();
+      await haproxy?.stop();
       await relay.stop();
     }
   });
@@ -157,12 +158,13 @@ const SCALED_TUNNEL_S = 3;
 test('haproxy: an idle registered pair outlives two tunnel timeouts (3 s here; the relay pings every 1 s)',
   { skip: NO_PROXY_PROTOCOL, timeout: 60000 }, async () => {
     const relay = await Relay.start(['--proxy-protocol', '--ping-interval', '1']);
-    const haproxy = await startHaproxy({ backendPort: relay.port, tunnelS: SCALED_TUNNEL_S });
+    let haproxy;
     try {
+      haproxy = await startHaproxy({ backendPort: relay.port, tunnelS: SCALED_TUNNEL_S });
       await idleThenExchange(`wss://127.0.0.1:${haproxy.httpsPort}/`, { ca: haproxy.cert.pem },
         (2 * SCALED_TUNNEL_S + 1) * 1000);
     } finally {
-      await haproxy.stop();
+      await haproxy?.stop();
       await relay.stop();
     }
   });
@@ -170,12 +172,13 @@ test('haproxy: an idle registered pair outlives two tunnel timeouts (3 s here; t
 test('haproxy: control: the relay pinging every 8 s, HAProxy (tunnel 3 s) cuts the idle pair',
   { skip: NO_PROXY_PROTOCOL, timeout: 60000 }, async () => {
     const relay = await Relay.start(['--proxy-protocol', '--ping-interval', '8']);
-    const haproxy = await startHaproxy({ backendPort: relay.port, tunnelS: SCALED_TUNNEL_S });
+    let haproxy;
     try {
+      haproxy = await startHaproxy({ backendPort: relay.port, tunnelS: SCALED_TUNNEL_S });
       await expectCutWhileIdle(`wss://127.0.0.1:${haproxy.httpsPort}/`, { ca: haproxy.cert.pem },
         SCALED_TUNNEL_S * 1000, 8000);
     } finally {
-      await haproxy.stop();
+      await haproxy?.stop();
       await relay.stop();
     }
   });

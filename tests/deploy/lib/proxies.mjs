@@ -182,7 +182,7 @@ http {
 }
 `);
   const [cmd, args] = unprivileged('/usr/sbin/nginx', ['-p', dir, '-e', errorLog, '-c', path.join(dir, 'nginx.conf')]);
-  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
   const proxy = new Proxy('nginx', proc, dir, { httpPort, httpsPort, cert }, errorLog);
   try {
     await proxy.waitListening([httpPort, httpsPort]);
@@ -224,8 +224,11 @@ export async function startHaproxy({ backendPort, tunnelS = 60, certbotPort }) {
   const cfg = path.join(dir, 'haproxy.cfg');
   fs.writeFileSync(cfg, haproxyConfig({ dir, cert, httpPort, httpsPort, backendPort, tunnelS, certbotPort }));
   // -db: foreground, logs (none configured) and alerts to stderr.
+  // Its own directory as the working one: HAProxy goes back to the
+  // directory it started in after reading the config, which nobody may
+  // not enter when the checkout lies under a root-only directory.
   const [cmd, args] = unprivileged('/usr/sbin/haproxy', ['-db', '-f', cfg]);
-  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: dir });
   const proxy = new Proxy('haproxy', proc, dir, { httpPort, httpsPort, cert, cfg }, path.join(dir, 'none'));
   try {
     await proxy.waitListening([httpPort, httpsPort]);
