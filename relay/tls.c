@@ -10,6 +10,7 @@
 #include <mbedtls/ssl_ticket.h>
 #include <mbedtls/x509_crt.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -290,7 +291,15 @@ static void run_step(struct tls_conn *t) {
 static void *hs_main(void *arg) {
     struct tls_server *srv = arg;
     pthread_setname_np(pthread_self(), "tls-handshake"); /* for top -H and the tests */
-    if (setpriority(PRIO_PROCESS, (id_t)gettid(), TLS_NICE) != 0)
+    /* SCHED_IDLE, not a nice value: the scheduler (EEVDF) lets a running
+     * thread finish its slice before a woken one of any nice value runs,
+     * and a shard waiting milliseconds behind a handshake's public-key
+     * work is the stall this thread exists to avoid; a SCHED_IDLE thread
+     * gives way at once. Handshakes then run on what the shards leave:
+     * all of it when routing is light, as after a restart. */
+    struct sched_param idle = {0};
+    if (pthread_setschedparam(pthread_self(), SCHED_IDLE, &idle) != 0 &&
+        setpriority(PRIO_PROCESS, (id_t)gettid(), TLS_NICE) != 0)
         log_warn("tls_priority", "TLS handshake thread: cannot lower its priority: %s", strerror(errno));
     for (;;) {
         pthread_mutex_lock(&srv->lock);
