@@ -41,14 +41,18 @@ static char *read_small_file(const char *path, size_t *len, int *error) {
     return buf;
 }
 
+/* A key file's bytes, or NULL with the reason in err. */
+static char *read_key_file(const char *path, size_t *len, char *err, size_t errlen) {
+    int error;
+    char *buf = read_small_file(path, len, &error);
+    if (!buf) snprintf(err, errlen, "key file %s: cannot read: %s", path, strerror(error));
+    return buf;
+}
+
 int key_file_load(struct server_key *k, const char *path, char *err, size_t errlen) {
     size_t len;
-    int error;
-    char *buf = read_small_file(path, &len, &error);
-    if (!buf) {
-        snprintf(err, errlen, "key file %s: cannot read: %s", path, strerror(error));
-        return -1;
-    }
+    char *buf = read_key_file(path, &len, err, errlen);
+    if (!buf) return -1;
     char what[512];
     snprintf(what, sizeof what, "key file %s", path);
     int rc = server_key_parse_pem(k, buf, len, what, err, errlen);
@@ -104,12 +108,8 @@ int key_file_write(const struct server_key *k, const char *path, char *err, size
 
 int key_file_load_x25519(struct d25_key *k, const char *path, char *err, size_t errlen) {
     size_t len;
-    int error;
-    char *buf = read_small_file(path, &len, &error);
-    if (!buf) {
-        snprintf(err, errlen, "key file %s: cannot read: %s", path, strerror(error));
-        return -1;
-    }
+    char *buf = read_key_file(path, &len, err, errlen);
+    if (!buf) return -1;
     int rc = d25_key_from_text(k, buf, len);
     if (rc != 0) snprintf(err, errlen, "key file %s: not an X25519 secret key (43 characters of base64url)", path);
     mbedtls_platform_zeroize(buf, len);
