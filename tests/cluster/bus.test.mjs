@@ -1,24 +1,13 @@
 // Relay nodes joined through a real NATS cluster (--nats): 3 nats-servers
 // routed to each other, 3 relays each on a different server. Envelopes and
 // look-ups reach SIGs held on other nodes, byte for byte and in order.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client, sleep } from '../node/lib/client.mjs';
-import { startNatsCluster, startNode, busUp, reachable } from './lib/cluster.mjs';
+import { useCluster, reachable } from './lib/cluster.mjs';
 
-let nats;
-const nodes = [];
-before(async () => {
-  nats = await startNatsCluster(3);
-  for (let i = 0; i < 3; i++) nodes.push(await startNode(nats, i));
-  await Promise.all(nodes.map((n) => busUp(n)));
-});
-after(async () => {
-  const errors = [];
-  for (const n of nodes) await n.stop().catch((e) => errors.push(e));
-  await nats.stop();
-  if (errors.length) throw errors[0];
-});
+const cluster = useCluster(3);
+const { nodes } = cluster;
 
 const isAccept = (m) => m.handler === 'acceptEnvelop';
 

@@ -2,24 +2,13 @@
 // (the relays on it fail over to the others, nothing reordered), then every
 // server down (local traffic goes on, remote envelopes get BUS_UNAVAILABLE)
 // and back (the relays reconnect and subscribe their SIGs again).
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Client, sleep } from '../node/lib/client.mjs';
-import { startNatsCluster, startNode, busUp, reachable } from './lib/cluster.mjs';
+import { useCluster, startNode, busUp, reachable } from './lib/cluster.mjs';
 
-let nats;
-const nodes = [];
-before(async () => {
-  nats = await startNatsCluster(3);
-  for (let i = 0; i < 2; i++) nodes.push(await startNode(nats, i));
-  await Promise.all(nodes.map((n) => busUp(n)));
-});
-after(async () => {
-  const errors = [];
-  for (const n of nodes) await n.stop().catch((e) => errors.push(e));
-  await nats.stop();
-  if (errors.length) throw errors[0];
-});
+const cluster = useCluster(2);
+const { nodes } = cluster;
 
 const isAccept = (m) => m.handler === 'acceptEnvelop';
 
@@ -65,11 +54,11 @@ test('kill -9 of the NATS servers a relay is on (one or two of three): it fails 
     // The servers node 0's shards are connected to (cnats picks one of the
     // URLs at random): at most two of the three.
     const ports = new Set([...nodes[0].out.matchAll(/NATS connected to nats:\/\/127\.0\.0\.1:(\d+)/g)].map((m) => +m[1]));
-    victims = nats.servers.map((s, i) => [s, i]).filter(([s]) => ports.has(s.port)).map(([, i]) => i);
+    victims = cluster.nats.servers.map((s, i) => [s, i]).filter(([s]) => ports.has(s.port)).map(([, i]) => i);
     assert.ok(victims.length >= 1 && victims.length <= 2, `node 0 on servers ${[...ports]}`);
     const { got, answers, mark } = await stream(A, B, async () => {
       await sleep(300);
-      await Promise.all(victims.map((i) => nats.servers[i].kill('SIGKILL')));
+      await Promise.all(victims.map((i) => cluster.nats.servers[i].kill('SIGKILL')));
       await sleep(300);
     });
     // The relay did lose its server and connect to another one.
@@ -95,7 +84,7 @@ test('kill -9 of the NATS servers a relay is on (one or two of three): it fails 
     A.terminate();
     B.terminate();
   }
-  for (const i of victims) await nats.restart(i);
+  for (const i of victims) await cluster.nats.restart(i);
 });
 
 // GET /readyz of a relay node: its status and first line.
@@ -113,7 +102,7 @@ test('all NATS servers down: local envelopes go on, remote ones get BUS_UNAVAILA
     await reachable(A, B.sig);
     await reachable(B, A.sig);
     assert.deepEqual(await readyz(nodes[0]), { status: 200, body: 'ready' });
-    await Promise.all(nats.servers.map((s) => s.kill('SIGKILL')));
+    await Promise.all(cluster.nats.servers.map((s) => s.kill('SIGKILL')));
     // Local: untouched, the very next envelope.
     A.deliver(L.sig, 'aa', 'local');
     await L.next(isAccept);
@@ -134,8 +123,8 @@ test('all NATS servers down: local envelopes go on, remote ones get BUS_UNAVAILA
     // A balancer stops sending new tabs to a node cut off from the others.
     assert.deepEqual(await readyz(nodes[0]), { status: 503, body: 'nats down' });
     // Back: same ports; each relay reconnects and subscribes its SIGs again.
-    for (let i = 0; i < nats.servers.length; i++) nats.servers[i].start(nats.servers[i].routes);
-    await Promise.all(nats.servers.map((s) => s.routesUp(2)));
+    for (let i = 0; i < cluster.nats.servers.length; i++) cluster.nats.servers[i].start(cluster.nats.servers[i].routes);
+    await Promise.all(cluster.nats.servers.map((s) => s.routesUp(2)));
     await reachable(A, B.sig, 10000);
     await reachable(B, A.sig, 10000);
     A.deliver(B.sig, await A.encryptTo(B.publicKeyPem, 'after the outage'), 'back');
@@ -157,7 +146,7 @@ test('all NATS servers down: local envelopes go on, remote ones get BUS_UNAVAILA
 test('a SIG registered on two nodes while the bus was down: each envelope reaches one of them, never both',
   async () => {
     const A = await Client.registered(nodes[0].url);
-    await Promise.all(nats.servers.map((s) => s.kill('SIGKILL')));
+    await Promise.all(cluster.nats.servers.map((s) => s.kill('SIGKILL')));
     // Wait until both relays have seen the bus go: then neither can ask the
     // other before registering.
     const deadline = Date.now() + 5000;
@@ -165,11 +154,11 @@ test('a SIG registered on two nodes while the bus was down: each envelope reache
     const X0 = await Client.registered(nodes[0].url);
     const X1 = await Client.registered(nodes[1].url, { identity: X0.identity });
     try {
-      for (let i = 0; i < nats.servers.length; i++) nats.servers[i].start(nats.servers[i].routes);
-      await Promise.all(nats.servers.map((s) => s.routesUp(2)));
+      for (let i = 0; i < cluster.nats.servers.length; i++) cluster.nats.servers[i].start(cluster.nats.servers[i].routes);
+      await Promise.all(cluster.nats.servers.map((s) => s.routesUp(2)));
       // Nodes 0 and 1 each deliver X locally: the envelopes come from a
       // third node, which holds neither.
-      const node2 = await startNode(nats, 2, { nodeId: 'third' });
+      const node2 = await startNode(cluster.nats, 2, { nodeId: 'third' });
       nodes.push(node2);
       await busUp(node2);
       const S = await Client.registered(node2.url);

@@ -1,6 +1,7 @@
 // A real NATS cluster for the relay's bus (--nats): nats-server processes
 // joined by routes, on free loopback ports, each in a temporary directory,
 // and relays each on a different server. Every wait is bounded.
+import { before, after } from 'node:test';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -131,4 +132,23 @@ export async function reachable(client, sig, timeoutMs = 5000) {
     await sleep(20);
   }
   throw new Error(`${sig} not reachable after ${timeoutMs} ms`);
+}
+
+// A test file's cluster: 3 NATS servers and `relays` relays (relay i on
+// server i), up before its first test and stopped after its last.
+// `cluster.nats` is set by then; `cluster.nodes` fills in place.
+export function useCluster(relays) {
+  const cluster = { nats: null, nodes: [] };
+  before(async () => {
+    cluster.nats = await startNatsCluster(3);
+    for (let i = 0; i < relays; i++) cluster.nodes.push(await startNode(cluster.nats, i));
+    await Promise.all(cluster.nodes.map((n) => busUp(n)));
+  });
+  after(async () => {
+    const errors = [];
+    for (const n of cluster.nodes) await n.stop().catch((e) => errors.push(e));
+    await cluster.nats?.stop();
+    if (errors.length) throw errors[0];
+  });
+  return cluster;
 }
